@@ -1,0 +1,395 @@
+//! The `reservations` consumer: the only writer of seats. Each batch runs in one transaction that
+//! records the commands in the inbox, locks every touched inventory row once (in event-id order),
+//! allocates in stream order, writes all bookings with one multi-row insert and commits. Then it
+//! publishes the domain events (deterministic message ids) and only after their PubAcks lets the
+//! runner ack the commands. A redelivered command finds its step done and re-publishes its event,
+//! which the stream's duplicate window drops.
+
+mod allocate;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use anyhow::Context as _;
+use async_nats::jetstream::{self, message::PublishMessage};
+use chrono::{DateTime, Utc};
+use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
+use evently_schemas::{BookingCommand, BookingEvent, BookingSnapshot, Prefix};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+pub use allocate::{Inventory, Rules};
+
+use crate::runner::{Handler, Incoming, Outcome};
+
+pub const NAME: &str = "reservations";
+
+pub struct Reservations {
+    pool: PgPool,
+    js: jetstream::Context,
+    prefix: Prefix,
+}
+
+impl Reservations {
+    pub fn new(pool: PgPool, js: jetstream::Context, prefix: Prefix) -> Self {
+        Self { pool, js, prefix }
+    }
+}
+
+impl Handler for Reservations {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
+        let mut commands = Vec::with_capacity(batch.len());
+        for (index, message) in batch.iter().enumerate() {
+            match serde_json::from_slice::<BookingCommand>(&message.payload) {
+                Ok(command) => {
+                    commands.push((index, command));
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Outcome::Reject(anyhow::Error::new(e).context("undecodable booking command")))),
+            }
+        }
+        match self.apply(&commands).await {
+            Ok(mut refused) => {
+                for (index, _) in &commands {
+                    outcomes[*index] = Some(match refused.remove(index) {
+                        Some(e) => Outcome::Reject(e),
+                        None => Outcome::Done,
+                    });
+                }
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                for (index, _) in &commands {
+                    outcomes[*index] = Some(Outcome::Retry(anyhow::anyhow!("{text}")));
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Done))
+            .collect()
+    }
+}
+
+/// One event as locked for the batch.
+struct Locked {
+    rules: Rules,
+    inventory: Inventory,
+    touched: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    event_id: Uuid,
+    capacity: i32,
+    sold: i32,
+    held: i32,
+    status: String,
+    sales_start: Option<DateTime<Utc>>,
+    sales_end: Option<DateTime<Utc>>,
+    ends_at: DateTime<Utc>,
+    max_per_booking: i32,
+    price_cents: i64,
+    currency: String,
+}
+
+/// What one batch changed, written before commit and published after.
+#[derive(Default)]
+struct Changes {
+    cancelled: Vec<Uuid>,
+    events: Vec<BookingEvent>,
+    /// Commands already applied (redeliveries): their bookings' events are published again.
+    replay: Vec<Uuid>,
+    refused: HashMap<usize, anyhow::Error>,
+}
+
+impl Reservations {
+    /// Applies the decoded commands of a batch. `Err` means nothing was applied (retry the batch);
+    /// `Ok` holds the commands refused for good, by index.
+    async fn apply(&self, commands: &[(usize, BookingCommand)]) -> anyhow::Result<HashMap<usize, anyhow::Error>> {
+        if commands.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await.context("beginning a transaction")?;
+        let ids: Vec<String> = commands.iter().map(|(_, c)| c.command_id()).collect();
+        let mut fresh: HashSet<String> = sqlx::query_scalar(
+            "INSERT INTO processed_messages (consumer, message_id) SELECT $1, unnest($2::text[]) \
+             ON CONFLICT DO NOTHING RETURNING message_id",
+        )
+        .bind(NAME)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await
+        .context("recording the batch in the inbox")?
+        .into_iter()
+        .collect();
+        let fresh_commands: Vec<&BookingCommand> = commands
+            .iter()
+            .map(|(_, c)| c)
+            .filter(|c| fresh.contains(&c.command_id()))
+            .collect();
+        let mut events = lock_events(&mut tx, &fresh_commands).await?;
+        let mut bookings = load_bookings(&mut tx, &fresh_commands).await?;
+        let mut changes = Changes::default();
+        for (index, command) in commands {
+            if !fresh.remove(&command.command_id()) {
+                changes.replay.push(command.booking_id());
+                continue;
+            }
+            if let Err(e) = step(command, now, &mut events, &mut bookings, &mut changes) {
+                changes.refused.insert(*index, e);
+            }
+        }
+        write(&mut tx, &events, &bookings, &changes, commands, now).await?;
+        tx.commit().await.context("committing the batch")?;
+        for event in &changes.events {
+            metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str()).increment(1);
+        }
+        self.publish(changes.events, &changes.replay).await?;
+        Ok(changes.refused)
+    }
+
+    /// Publishes the batch's events and the events of replayed commands, then waits for every
+    /// PubAck.
+    async fn publish(&self, mut events: Vec<BookingEvent>, replay: &[Uuid]) -> anyhow::Result<()> {
+        if !replay.is_empty() {
+            let rows: Vec<BookingRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1)")))
+                    .bind(replay)
+                    .fetch_all(&self.pool)
+                    .await
+                    .context("loading replayed bookings")?;
+            let now = Utc::now();
+            events.extend(rows.into_iter().map(|r| BookingEvent {
+                booking: r.snapshot(),
+                availability: None,
+                occurred_at: now,
+            }));
+        }
+        let mut acks = Vec::with_capacity(events.len());
+        for event in &events {
+            let subject = self.prefix.booking_event(event.booking.status, event.booking.event_id);
+            let payload = serde_json::to_vec(event).context("encoding a booking event")?;
+            let ack = self
+                .js
+                .send_publish(subject, PublishMessage::build().payload(payload.into()).message_id(event.message_id()))
+                .await
+                .context("publishing a booking event")?;
+            acks.push(ack);
+        }
+        for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+            ack.context("awaiting a booking event's PubAck")?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies one fresh command to the batch's state.
+fn step(
+    command: &BookingCommand,
+    now: DateTime<Utc>,
+    events: &mut HashMap<Uuid, Locked>,
+    bookings: &mut HashMap<Uuid, (BookingSnapshot, bool)>,
+    changes: &mut Changes,
+) -> anyhow::Result<()> {
+    match command {
+        BookingCommand::Reserve(c) => {
+            if bookings.contains_key(&c.booking_id) {
+                changes.replay.push(c.booking_id);
+                return Ok(());
+            }
+            let locked = events
+                .get_mut(&c.event_id)
+                .with_context(|| format!("event {} does not exist", c.event_id))?;
+            let booking = allocate::reserve(&locked.rules, &mut locked.inventory, c, now);
+            locked.touched = true;
+            changes.events.push(BookingEvent {
+                booking: booking.clone(),
+                availability: Some(locked.inventory.availability()),
+                occurred_at: now,
+            });
+            bookings.insert(booking.id, (booking, true));
+        }
+        BookingCommand::Cancel(c) => {
+            let (booking, is_new) = bookings
+                .get_mut(&c.booking_id)
+                .with_context(|| format!("booking {} does not exist", c.booking_id))?;
+            let locked = events
+                .get_mut(&booking.event_id)
+                .with_context(|| format!("event {} does not exist", booking.event_id))?;
+            if allocate::cancel(&mut locked.inventory, booking, now) {
+                locked.touched = true;
+                if !*is_new {
+                    changes.cancelled.push(booking.id);
+                }
+                changes.events.push(BookingEvent {
+                    booking: booking.clone(),
+                    availability: Some(locked.inventory.availability()),
+                    occurred_at: now,
+                });
+            } else {
+                changes.replay.push(booking.id);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Locks the inventory rows of every event the commands touch, once, in event-id order (so two
+/// batches can never deadlock).
+async fn lock_events(
+    tx: &mut Transaction<'_, Postgres>,
+    commands: &[&BookingCommand],
+) -> anyhow::Result<HashMap<Uuid, Locked>> {
+    let ids: Vec<Uuid> = commands
+        .iter()
+        .map(|c| c.event_id())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<LockedRow> = sqlx::query_as(
+        "SELECT i.event_id, i.capacity, i.sold, i.held, e.status, e.sales_start, e.sales_end, e.ends_at, \
+         e.max_per_booking, e.price_cents, e.currency::text AS currency \
+         FROM inventory i JOIN events e ON e.id = i.event_id \
+         WHERE i.event_id = ANY($1) ORDER BY i.event_id FOR UPDATE OF i",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .context("locking inventory")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let locked = Locked {
+                rules: Rules {
+                    active: r.status == "active",
+                    sales_start: r.sales_start,
+                    sales_end: r.sales_end,
+                    ends_at: r.ends_at,
+                    max_per_booking: r.max_per_booking,
+                    price_cents: r.price_cents,
+                    currency: r.currency.trim_end().to_owned(),
+                },
+                inventory: Inventory {
+                    capacity: r.capacity,
+                    sold: r.sold,
+                    held: r.held,
+                },
+                touched: false,
+            };
+            (r.event_id, locked)
+        })
+        .collect())
+}
+
+/// Loads (and locks) the existing bookings the commands refer to: those to cancel, and reserves
+/// whose booking already exists.
+async fn load_bookings(
+    tx: &mut Transaction<'_, Postgres>,
+    commands: &[&BookingCommand],
+) -> anyhow::Result<HashMap<Uuid, (BookingSnapshot, bool)>> {
+    let ids: Vec<Uuid> = commands.iter().map(|c| c.booking_id()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1) ORDER BY b.id FOR UPDATE"
+    )))
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .context("loading bookings")?;
+    Ok(rows.into_iter().map(|r| (r.id, (r.snapshot(), false))).collect())
+}
+
+/// Writes the batch: new bookings in one insert, cancellations, inventory counts, and removes the
+/// inbox rows of refused commands (so a replay from the dead-letter stream is applied).
+async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &HashMap<Uuid, Locked>,
+    bookings: &HashMap<Uuid, (BookingSnapshot, bool)>,
+    changes: &Changes,
+    commands: &[(usize, BookingCommand)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let new: Vec<&BookingSnapshot> = bookings.values().filter(|(_, is_new)| *is_new).map(|(b, _)| b).collect();
+    insert_bookings(tx, &new).await?;
+    if !changes.cancelled.is_empty() {
+        sqlx::query("UPDATE bookings SET status = 'cancelled', hold_expires_at = NULL, updated_at = $2 WHERE id = ANY($1)")
+            .bind(&changes.cancelled)
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .context("cancelling bookings")?;
+    }
+    let touched: Vec<(&Uuid, &Locked)> = events.iter().filter(|(_, l)| l.touched).collect();
+    if !touched.is_empty() {
+        let ids: Vec<Uuid> = touched.iter().map(|(id, _)| **id).collect();
+        let sold: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.sold).collect();
+        let held: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.held).collect();
+        sqlx::query(
+            "UPDATE inventory i SET sold = u.sold, held = u.held \
+             FROM unnest($1::uuid[], $2::int[], $3::int[]) AS u(event_id, sold, held) WHERE i.event_id = u.event_id",
+        )
+        .bind(&ids)
+        .bind(&sold)
+        .bind(&held)
+        .execute(&mut **tx)
+        .await
+        .context("updating inventory")?;
+    }
+    if !changes.refused.is_empty() {
+        let refused: Vec<String> = commands
+            .iter()
+            .filter(|(i, _)| changes.refused.contains_key(i))
+            .map(|(_, c)| c.command_id())
+            .collect();
+        sqlx::query("DELETE FROM processed_messages WHERE consumer = $1 AND message_id = ANY($2)")
+            .bind(NAME)
+            .bind(&refused)
+            .execute(&mut **tx)
+            .await
+            .context("clearing refused commands from the inbox")?;
+    }
+    Ok(())
+}
+
+/// One multi-row insert of the batch's new bookings, each in its latest state.
+async fn insert_bookings(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &[&BookingSnapshot],
+) -> anyhow::Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&BookingSnapshot) -> Uuid| new.iter().map(|b| f(b)).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO bookings (id, event_id, user_id, quantity, status, reason, amount_cents, currency, \
+         hold_expires_at, created_at, updated_at) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], \
+         $7::bigint[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])",
+    )
+    .bind(column(|b| b.id))
+    .bind(column(|b| b.event_id))
+    .bind(column(|b| b.user_id))
+    .bind(new.iter().map(|b| b.quantity).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.status.as_str()).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.reason.map(|r| r.as_str())).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.amount_cents).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.currency.as_str()).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.hold_expires_at).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.created_at).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.updated_at).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .context("inserting bookings")?;
+    Ok(())
+}

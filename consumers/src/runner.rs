@@ -1,0 +1,244 @@
+//! The runner every durable consumer shares: pulls messages in batches, hands a batch to the
+//! consumer's handler, and decides each message's fate from the handler's outcome: ack after the
+//! step committed, `nak` with exponential backoff on a transient failure, and after `max_deliver`
+//! attempts (or at once on a permanent failure) a copy to the dead-letter stream with the error
+//! before `term`. On shutdown it finishes the batch in hand, then stops pulling.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::message::{AckKind, PublishMessage};
+use async_nats::jetstream::{self, Message};
+use bytes::Bytes;
+use evently_schemas::Prefix;
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+/// One delivered message, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub subject: String,
+    pub payload: Bytes,
+    /// `Nats-Msg-Id` of the message, when it has one.
+    pub message_id: Option<String>,
+    /// How many times this message has been delivered, this time included.
+    pub deliveries: i64,
+    pub stream_sequence: u64,
+}
+
+/// What happened to one message of a batch.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The step is committed (or was already): ack.
+    Done,
+    /// Worth retrying later (database or NATS unavailable): `nak` with backoff.
+    Retry(anyhow::Error),
+    /// Will never succeed (undecodable, refers to nothing): dead-letter and `term`.
+    Reject(anyhow::Error),
+}
+
+/// A durable consumer: its name (the durable's name in `nats/consumers`) and its batch step.
+pub trait Handler: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    /// Applies a batch; returns one outcome per message, in order.
+    fn handle(&self, batch: &[Incoming]) -> impl Future<Output = Vec<Outcome>> + Send;
+}
+
+/// How a runner pulls and retries.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    pub prefix: Prefix,
+    pub batch_size: usize,
+    pub retry_base: Duration,
+}
+
+/// Runs `handler` on its durable consumer until `shutdown` fires.
+pub async fn run<H: Handler>(
+    js: jetstream::Context,
+    config: RunnerConfig,
+    handler: H,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let name = handler.name();
+    let (stream_name, _) = evently_runtime::nats::consumer_config(&config.prefix, name, None)?;
+    let stream = js
+        .get_stream(&stream_name)
+        .await
+        .with_context(|| format!("looking up stream {stream_name}"))?;
+    let consumer: PullConsumer = stream
+        .get_consumer(name)
+        .await
+        .map_err(|e| anyhow::anyhow!("looking up consumer {name} on {stream_name} (run `evently nats apply`): {e}"))?;
+    let max_deliver = consumer.cached_info().config.max_deliver;
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(config.batch_size * 2)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .with_context(|| format!("pulling from consumer {name}"))?
+        .ready_chunks(config.batch_size);
+    tracing::info!(consumer = name, stream = %stream_name, "consumer running");
+    loop {
+        let chunk = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            chunk = messages.next() => match chunk {
+                Some(chunk) => chunk,
+                None => break,
+            },
+        };
+        let mut batch = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            match item {
+                Ok(message) => batch.push(message),
+                Err(e) => tracing::warn!(consumer = name, error = %e, "pull error; continuing"),
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        process(&js, &config, &handler, max_deliver, batch).await;
+    }
+    tracing::info!(consumer = name, "consumer stopped");
+    Ok(())
+}
+
+/// Hands one batch to the handler and settles every message.
+async fn process<H: Handler>(
+    js: &jetstream::Context,
+    config: &RunnerConfig,
+    handler: &H,
+    max_deliver: i64,
+    batch: Vec<Message>,
+) {
+    let name = handler.name();
+    let started = Instant::now();
+    let incoming: Vec<Incoming> = batch.iter().map(incoming).collect();
+    metrics::histogram!("evently_consumer_batch_size", "consumer" => name).record(incoming.len() as f64);
+    let span = tracing::info_span!("batch", consumer = name, size = incoming.len(), first_seq = incoming[0].stream_sequence);
+    let outcomes = tracing::Instrument::instrument(handler.handle(&incoming), span).await;
+    let mut outcomes = outcomes.into_iter();
+    for (message, info) in batch.iter().zip(&incoming) {
+        let outcome = outcomes
+            .next()
+            .unwrap_or_else(|| Outcome::Retry(anyhow::anyhow!("the handler gave no outcome for this message")));
+        settle(js, config, name, max_deliver, message, info, outcome).await;
+    }
+    metrics::histogram!("evently_consumer_batch_duration_seconds", "consumer" => name)
+        .record(started.elapsed().as_secs_f64());
+}
+
+fn incoming(message: &Message) -> Incoming {
+    let (deliveries, stream_sequence) = message
+        .info()
+        .map(|i| (i.delivered, i.stream_sequence))
+        .unwrap_or((1, 0));
+    Incoming {
+        subject: message.subject.to_string(),
+        payload: message.payload.clone(),
+        message_id: message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+            .map(|v| v.as_str().to_owned()),
+        deliveries,
+        stream_sequence,
+    }
+}
+
+/// The delay before redelivering a message that failed `deliveries` times: doubling from
+/// `base`, at most a minute.
+pub fn backoff(base: Duration, deliveries: i64) -> Duration {
+    let exponent = u32::try_from(deliveries.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    base.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(60))
+}
+
+async fn settle(
+    js: &jetstream::Context,
+    config: &RunnerConfig,
+    name: &'static str,
+    max_deliver: i64,
+    message: &Message,
+    info: &Incoming,
+    outcome: Outcome,
+) {
+    let (result, label) = match outcome {
+        Outcome::Done => (message.ack().await, "done"),
+        Outcome::Retry(error) if max_deliver <= 0 || info.deliveries < max_deliver => {
+            let delay = backoff(config.retry_base, info.deliveries);
+            tracing::warn!(consumer = name, seq = info.stream_sequence, deliveries = info.deliveries, error = format!("{error:#}"), "transient failure; retrying");
+            (message.ack_with(AckKind::Nak(Some(delay))).await, "retried")
+        }
+        Outcome::Retry(error) | Outcome::Reject(error) => {
+            match dead_letter(js, &config.prefix, name, message, info, &error).await {
+                Ok(()) => {
+                    tracing::error!(consumer = name, seq = info.stream_sequence, error = format!("{error:#}"), "dead-lettered");
+                    (message.ack_with(AckKind::Term).await, "dead_lettered")
+                }
+                Err(dlq_error) => {
+                    tracing::error!(consumer = name, error = format!("{dlq_error:#}"), "could not dead-letter; retrying");
+                    let delay = backoff(config.retry_base, info.deliveries);
+                    (message.ack_with(AckKind::Nak(Some(delay))).await, "retried")
+                }
+            }
+        }
+    };
+    metrics::counter!("evently_consumer_messages_total", "consumer" => name, "outcome" => label).increment(1);
+    if let Err(e) = result {
+        tracing::warn!(consumer = name, seq = info.stream_sequence, error = %e, "settling a message failed; it will be redelivered");
+    }
+}
+
+/// Copies a message to `<prefix>.dlq.<consumer>` with the error and its origin in headers, and
+/// waits for the PubAck.
+async fn dead_letter(
+    js: &jetstream::Context,
+    prefix: &Prefix,
+    consumer: &str,
+    message: &Message,
+    info: &Incoming,
+    error: &anyhow::Error,
+) -> anyhow::Result<()> {
+    let mut headers = HeaderMap::new();
+    let error_text: String = format!("{error:#}").chars().filter(|c| !c.is_control()).take(1000).collect();
+    headers.insert("Evently-Error", error_text.as_str());
+    headers.insert("Evently-Consumer", consumer);
+    headers.insert("Evently-Subject", info.subject.as_str());
+    headers.insert("Evently-Stream-Sequence", info.stream_sequence.to_string().as_str());
+    headers.insert("Evently-Deliveries", info.deliveries.to_string().as_str());
+    if let Some(id) = &info.message_id {
+        headers.insert("Evently-Message-Id", id.as_str());
+    }
+    js.send_publish(
+        prefix.dlq(consumer),
+        PublishMessage::build()
+            .payload(message.payload.clone())
+            .headers(headers)
+            .message_id(format!("{consumer}.{}", info.stream_sequence)),
+    )
+    .await
+    .context("publishing a dead letter")?
+    .await
+    .context("awaiting the dead letter's PubAck")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_millis(500);
+        assert_eq!(backoff(base, 1), Duration::from_millis(500));
+        assert_eq!(backoff(base, 2), Duration::from_secs(1));
+        assert_eq!(backoff(base, 4), Duration::from_secs(4));
+        assert_eq!(backoff(base, 40), Duration::from_secs(60));
+    }
+}

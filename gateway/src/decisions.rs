@@ -1,0 +1,158 @@
+//! The gateway's ear on the pipeline: one core-NATS subscription to every booking event, routing
+//! each decision to the requests waiting for it. Also remembers the bookings this gateway answered
+//! `202 pending` for, so their `Location` answers `pending` until the decision lands.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use evently_schemas::{BookingEvent, BookingSnapshot, BookingStatus, Prefix};
+use futures::StreamExt;
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+type Wanted = fn(BookingStatus) -> bool;
+
+struct Waiter {
+    id: u64,
+    wanted: Wanted,
+    tx: oneshot::Sender<BookingSnapshot>,
+}
+
+/// A booking accepted by the stream whose decision this gateway has not seen yet.
+#[derive(Debug, Clone)]
+pub struct PendingBooking {
+    pub snapshot: BookingSnapshot,
+    since: Instant,
+}
+
+const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Default)]
+pub struct DecisionHub {
+    waiters: Mutex<HashMap<Uuid, Vec<Waiter>>>,
+    pending: Mutex<HashMap<Uuid, PendingBooking>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+/// Waits for one booking's decision; unregisters itself when dropped.
+pub struct Subscription<'a> {
+    hub: &'a DecisionHub,
+    booking_id: Uuid,
+    id: u64,
+    rx: oneshot::Receiver<BookingSnapshot>,
+}
+
+impl Subscription<'_> {
+    /// The first matching snapshot within `wait`, or `None`.
+    pub async fn wait(mut self, wait: Duration) -> Option<BookingSnapshot> {
+        tokio::time::timeout(wait, &mut self.rx).await.ok()?.ok()
+    }
+}
+
+impl Drop for Subscription<'_> {
+    fn drop(&mut self) {
+        let mut waiters = self.hub.waiters.lock();
+        if let Some(list) = waiters.get_mut(&self.booking_id) {
+            list.retain(|w| w.id != self.id);
+            if list.is_empty() {
+                waiters.remove(&self.booking_id);
+            }
+        }
+    }
+}
+
+impl DecisionHub {
+    /// Subscribes to every booking event under `prefix` and routes them until `shutdown`.
+    pub async fn start(
+        client: &async_nats::Client,
+        prefix: &Prefix,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Arc<Self>> {
+        let hub = Arc::new(Self::default());
+        let mut sub = client
+            .subscribe(prefix.all_booking_events())
+            .await
+            .context("subscribing to booking events")?;
+        client.flush().await.context("flushing the subscription")?;
+        let routed = hub.clone();
+        tokio::spawn(async move {
+            loop {
+                let msg = tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    msg = sub.next() => match msg { Some(m) => m, None => break },
+                };
+                match serde_json::from_slice::<BookingEvent>(&msg.payload) {
+                    Ok(event) => routed.deliver(event.booking),
+                    Err(e) => {
+                        tracing::warn!(subject = %msg.subject, error = %e, "undecodable booking event")
+                    }
+                }
+            }
+        });
+        Ok(hub)
+    }
+
+    /// Registers interest in `booking_id` reaching a status for which `wanted` is true. Register
+    /// before publishing the command, so a fast decision cannot be missed.
+    pub fn subscribe(&self, booking_id: Uuid, wanted: Wanted) -> Subscription<'_> {
+        let (tx, rx) = oneshot::channel();
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.waiters
+            .lock()
+            .entry(booking_id)
+            .or_default()
+            .push(Waiter { id, wanted, tx });
+        Subscription {
+            hub: self,
+            booking_id,
+            id,
+            rx,
+        }
+    }
+
+    fn deliver(&self, snapshot: BookingSnapshot) {
+        if snapshot.status.is_decided() {
+            self.pending.lock().remove(&snapshot.id);
+        }
+        let mut waiters = self.waiters.lock();
+        let Some(list) = waiters.get_mut(&snapshot.id) else {
+            return;
+        };
+        let mut kept = Vec::with_capacity(list.len());
+        for w in list.drain(..) {
+            if (w.wanted)(snapshot.status) {
+                let _ = w.tx.send(snapshot.clone());
+            } else {
+                kept.push(w);
+            }
+        }
+        if kept.is_empty() {
+            waiters.remove(&snapshot.id);
+        } else {
+            *list = kept;
+        }
+    }
+
+    /// Remembers a booking answered with 202 until its decision arrives.
+    pub fn remember_pending(&self, snapshot: BookingSnapshot) {
+        let mut pending = self.pending.lock();
+        pending.retain(|_, p| p.since.elapsed() < PENDING_TTL);
+        pending.insert(
+            snapshot.id,
+            PendingBooking {
+                snapshot,
+                since: Instant::now(),
+            },
+        );
+    }
+
+    pub fn pending(&self, booking_id: Uuid) -> Option<PendingBooking> {
+        self.pending.lock().get(&booking_id).cloned()
+    }
+}

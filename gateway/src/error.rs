@@ -1,0 +1,206 @@
+//! One error type for the whole API. Each variant knows its HTTP status and renders as
+//! `application/problem+json` (RFC 9457); server-side causes are logged, never shown.
+
+use std::collections::BTreeMap;
+
+use salvo::http::{HeaderValue, StatusCode, header};
+use salvo::oapi::{self, Components, EndpointOutRegister, Operation, ToSchema};
+use salvo::prelude::*;
+use serde::Serialize;
+
+/// Field name -> what is wrong with it.
+pub type FieldErrors = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { detail: String },
+    #[error("the request is invalid")]
+    Validation { errors: FieldErrors },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
+    #[error("{service} is unavailable, retry later")]
+    Unavailable { service: &'static str },
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The problem document (RFC 9457) every error answers with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Per-field messages for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FieldErrors>,
+}
+
+impl ApiError {
+    /// A validation error on one field.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(name.to_owned(), message.into());
+        Self::Validation { errors }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            Self::BadRequest { .. } => "bad-request",
+            Self::Validation { .. } => "validation",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let detail = match self {
+            Self::Validation { errors } => {
+                let fields: Vec<_> = errors.keys().map(String::as_str).collect();
+                format!("invalid field(s): {}", fields.join(", "))
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("https://evently.dev/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors: match self {
+                Self::Validation { errors } => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable {
+                    service: "the database",
+                }
+            }
+            _ => Self::Internal(anyhow::Error::new(e).context("database query")),
+        }
+    }
+}
+
+/// Writes a problem document with the right content type and status.
+pub fn write_problem(res: &mut Response, problem: &Problem) {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.status_code(status);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if let Err(e) = res.write_body(body) {
+        tracing::error!(error = %e, "writing a problem body");
+    }
+}
+
+#[async_trait]
+impl Writer for ApiError {
+    async fn write(self, _req: &mut Request, _depot: &mut Depot, res: &mut Response) {
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+            Self::Unavailable { service } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                tracing::warn!(service, "answering 503");
+            }
+            _ => {}
+        }
+        write_problem(res, &self.problem());
+    }
+}
+
+impl EndpointOutRegister for ApiError {
+    fn register(components: &mut Components, operation: &mut Operation) {
+        let schema = Problem::to_schema(components);
+        for (code, what) in [
+            ("400", "Malformed request"),
+            ("401", "Missing or invalid access token"),
+            ("403", "Not allowed for this role"),
+            ("404", "Not found"),
+            ("409", "Conflicts with the current state"),
+            ("413", "Body too large"),
+            ("422", "Invalid fields (see `errors`)"),
+            ("503", "A backing service is unavailable; retry after `Retry-After` seconds"),
+        ] {
+            operation.responses.insert(
+                code,
+                oapi::Response::new(what)
+                    .add_content("application/problem+json", oapi::Content::new(schema.clone())),
+            );
+        }
+    }
+}
+
+/// Turns every error salvo produces itself (unknown route, wrong method, panics, oversized
+/// bodies) into a problem document.
+#[handler]
+pub async fn catch_all(res: &mut Response, ctrl: &mut FlowCtrl) {
+    let status = res.status_code.unwrap_or(StatusCode::NOT_FOUND);
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if status.is_success() || status.is_redirection() || is_problem {
+        return;
+    }
+    let detail = match status {
+        StatusCode::NOT_FOUND => "no such resource".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed on this resource".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_owned(),
+        s if s.is_server_error() => "internal error".to_owned(),
+        s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let problem = Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: None,
+    };
+    res.body(salvo::http::ResBody::None);
+    write_problem(res, &problem);
+    ctrl.skip_rest();
+}

@@ -1,0 +1,16 @@
+//! The Evently HTTP gateway: authenticates and validates requests, publishes booking commands to
+//! JetStream and answers from their decisions, and serves the read side from PostgreSQL.
+
+mod auth;
+mod body;
+mod decisions;
+mod error;
+mod events_cache;
+mod pagination;
+mod publish;
+mod routes;
+pub mod startup;
+mod state;
+
+pub use routes::accounts::ensure_admin;
+pub use startup::{Application, GatewayDeps, router};

@@ -1,0 +1,342 @@
+//! Bookings: the request that publishes a reserve command and answers from its decision, reading
+//! one booking, the caller's bookings, and cancelling (also through the pipeline).
+
+use chrono::{DateTime, Utc};
+use evently_schemas::{BookingCommand, BookingSnapshot, BookingStatus, CancelBooking, ReserveSeats};
+use salvo::http::{HeaderValue, StatusCode};
+use salvo::oapi::ToSchema;
+use salvo::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{reply, set_location};
+use crate::auth::{CurrentUser, current_user};
+use crate::body::{Checks, parse_json, path_id};
+use crate::error::ApiError;
+use crate::pagination::{Page, PageRequest};
+use crate::publish::publish_booking_command;
+use crate::state::{AppState, state};
+
+pub fn router() -> Router {
+    Router::new()
+        .push(Router::with_path("events/{id}/bookings").post(create_booking))
+        .push(Router::with_path("bookings/{id}").get(get_booking))
+        .push(Router::with_path("bookings/{id}/cancel").post(cancel_booking))
+        .push(Router::with_path("me/bookings").get(my_bookings))
+}
+
+/// Booking ids derived from an `Idempotency-Key` live in this namespace (UUIDv5 of user and key).
+const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_746c_7900_8000_0000_0000_0001);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRequest {
+    /// Seats to book: 1 to the event's `max_per_booking`.
+    pub quantity: i32,
+    /// Join the waitlist instead of being rejected when sold out.
+    #[serde(default)]
+    pub waitlist_if_sold_out: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingOut {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    /// `pending`, `held`, `confirmed`, `rejected`, `waitlisted`, `cancelled` or `expired`.
+    pub status: String,
+    /// Why it was rejected, e.g. `sold_out`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub amount_cents: i64,
+    pub currency: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<BookingSnapshot> for BookingOut {
+    fn from(b: BookingSnapshot) -> Self {
+        Self {
+            id: b.id,
+            event_id: b.event_id,
+            user_id: b.user_id,
+            quantity: b.quantity,
+            status: b.status.as_str().to_owned(),
+            reason: b.reason.map(|r| r.as_str().to_owned()),
+            amount_cents: b.amount_cents,
+            currency: b.currency,
+            hold_expires_at: b.hold_expires_at,
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct BookingRow {
+    #[sqlx(flatten)]
+    booking: evently_runtime::db::BookingRow,
+    organizer_id: Uuid,
+}
+
+impl BookingRow {
+    fn snapshot(self) -> BookingSnapshot {
+        self.booking.snapshot()
+    }
+}
+
+fn select() -> String {
+    format!(
+        "SELECT {}, e.organizer_id FROM bookings b JOIN events e ON e.id = b.event_id",
+        evently_runtime::db::BOOKING_COLUMNS
+    )
+}
+
+async fn load(state: &AppState, id: Uuid) -> Result<Option<BookingRow>, ApiError> {
+    Ok(sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!("{} WHERE b.id = $1", select())))
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await?)
+}
+
+/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
+fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+fn answer(res: &mut Response, status: StatusCode, booking: BookingSnapshot) {
+    set_location(res, &format!("/api/v1/bookings/{}", booking.id));
+    reply(res, status, &BookingOut::from(booking));
+}
+
+fn count(answer: &'static str) {
+    metrics::counter!("evently_booking_requests_total", "answer" => answer).increment(1);
+}
+
+/// Book seats. Publishes a reserve command and waits briefly for the decision: `201` with the
+/// decided booking, else `202` with `status: pending` and `Location` to poll. The same
+/// `Idempotency-Key` from the same user always yields the same booking.
+#[endpoint(
+    tags("bookings"),
+    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    request_body = BookingRequest,
+    responses((status_code = 201, body = BookingOut), (status_code = 202, body = BookingOut))
+)]
+pub async fn create_booking(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    let state = state(depot)?;
+    let event_id = path_id(req, "id", "event")?;
+    let key = idempotency_key(req)?;
+    let body: BookingRequest = parse_json(req, state.settings.max_body_bytes).await?;
+    let rules = state.events.get(&state.pool, event_id).await?.ok_or(ApiError::NotFound("event"))?;
+    Checks::default()
+        .check(
+            (1..=rules.max_per_booking).contains(&body.quantity),
+            "quantity",
+            &format!("must be from 1 to {}", rules.max_per_booking),
+        )
+        .finish()?;
+    let now = Utc::now();
+    if rules.status != "active" || rules.ends_at <= now {
+        return Err(ApiError::Conflict("the event is not on sale".into()));
+    }
+    if rules.sales_start.is_some_and(|s| now < s) {
+        return Err(ApiError::Conflict("sales for this event have not opened yet".into()));
+    }
+    if rules.sales_end.is_some_and(|e| now >= e) {
+        return Err(ApiError::Conflict("sales for this event have closed".into()));
+    }
+    let booking_id = match &key {
+        Some(k) => Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{}:{k}", caller.id).as_bytes()),
+        None => Uuid::now_v7(),
+    };
+    if key.is_some()
+        && let Some(existing) = load(&state, booking_id).await?
+    {
+        if existing.booking.event_id != event_id || existing.booking.quantity != body.quantity {
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "was already used for a different booking request",
+            ));
+        }
+        count("replayed");
+        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        answer(res, StatusCode::CREATED, existing.snapshot());
+        return Ok(());
+    }
+    let command = BookingCommand::Reserve(ReserveSeats {
+        booking_id,
+        event_id,
+        user_id: caller.id,
+        quantity: body.quantity,
+        waitlist_if_sold_out: body.waitlist_if_sold_out,
+        requested_at: now,
+    });
+    tracing::debug!(booking_id = %booking_id, event_id = %event_id, command_id = %command.command_id(), "publishing a reserve command");
+    let decision = state.decisions.subscribe(booking_id, BookingStatus::is_decided);
+    let ack = publish_booking_command(&state, &command).await?;
+    let decided = if ack.duplicate {
+        // A retry of a command already in the stream: it may have been decided before we listened.
+        match load(&state, booking_id).await? {
+            Some(row) => Some(row.snapshot()),
+            None => decision.wait(state.settings.decision_wait()).await,
+        }
+    } else {
+        decision.wait(state.settings.decision_wait()).await
+    };
+    let decided = match decided {
+        Some(d) => Some(d),
+        None => load(&state, booking_id).await?.map(BookingRow::snapshot),
+    };
+    match decided {
+        Some(booking) => {
+            count("decided");
+            answer(res, StatusCode::CREATED, booking);
+        }
+        None => {
+            count("pending");
+            let pending = BookingSnapshot {
+                id: booking_id,
+                event_id,
+                user_id: caller.id,
+                quantity: body.quantity,
+                status: BookingStatus::Pending,
+                reason: None,
+                amount_cents: rules.price_cents * i64::from(body.quantity),
+                currency: rules.currency.trim_end().to_owned(),
+                hold_expires_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            state.decisions.remember_pending(pending.clone());
+            answer(res, StatusCode::ACCEPTED, pending);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `caller` may read the booking: its holder, the event's organizer or an admin. Anyone
+/// else is told it does not exist.
+fn visible(caller: &CurrentUser, row: &BookingRow) -> bool {
+    caller.may_see_booking(row.booking.user_id, row.organizer_id)
+}
+
+/// One booking (its holder, the event's organizer, or an admin).
+#[endpoint(tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut)))]
+pub async fn get_booking(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    let state = state(depot)?;
+    let id = path_id(req, "id", "booking")?;
+    match load(&state, id).await? {
+        Some(row) if visible(&caller, &row) => {
+            reply(res, StatusCode::OK, &BookingOut::from(row.snapshot()));
+            Ok(())
+        }
+        Some(_) => Err(ApiError::NotFound("booking")),
+        None => match state.decisions.pending(id) {
+            Some(p) if p.snapshot.user_id == caller.id => {
+                reply(res, StatusCode::OK, &BookingOut::from(p.snapshot));
+                Ok(())
+            }
+            _ => Err(ApiError::NotFound("booking")),
+        },
+    }
+}
+
+/// Cancel a booking (its holder or an admin). Goes through the pipeline, which frees the seats;
+/// cancelling a cancelled booking answers it again.
+#[endpoint(tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut), (status_code = 202, body = BookingOut)))]
+pub async fn cancel_booking(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    let state = state(depot)?;
+    let id = path_id(req, "id", "booking")?;
+    let Some(row) = load(&state, id).await? else {
+        return match state.decisions.pending(id) {
+            Some(p) if p.snapshot.user_id == caller.id => {
+                Err(ApiError::Conflict("the booking is still being decided; retry shortly".into()))
+            }
+            _ => Err(ApiError::NotFound("booking")),
+        };
+    };
+    if !visible(&caller, &row) {
+        return Err(ApiError::NotFound("booking"));
+    }
+    if !caller.owns_or_admin(row.booking.user_id) {
+        return Err(ApiError::Forbidden("only the booking's holder or an admin may cancel it"));
+    }
+    let booking = row.snapshot();
+    match booking.status {
+        BookingStatus::Cancelled => {
+            reply(res, StatusCode::OK, &BookingOut::from(booking));
+            return Ok(());
+        }
+        BookingStatus::Held | BookingStatus::Confirmed | BookingStatus::Waitlisted => {}
+        other => {
+            return Err(ApiError::Conflict(format!("a {} booking cannot be cancelled", other.as_str())));
+        }
+    }
+    let command = BookingCommand::Cancel(CancelBooking {
+        booking_id: id,
+        event_id: booking.event_id,
+        requested_by: caller.id,
+        requested_at: Utc::now(),
+    });
+    let decision = state.decisions.subscribe(id, |s| s == BookingStatus::Cancelled);
+    publish_booking_command(&state, &command).await?;
+    let cancelled = match decision.wait(state.settings.decision_wait()).await {
+        Some(b) => Some(b),
+        None => load(&state, id).await?.map(BookingRow::snapshot).filter(|b| b.status == BookingStatus::Cancelled),
+    };
+    match cancelled {
+        Some(b) => reply(res, StatusCode::OK, &BookingOut::from(b)),
+        None => answer(res, StatusCode::ACCEPTED, booking),
+    }
+    Ok(())
+}
+
+/// The caller's bookings, newest first, optionally only those with `status`.
+#[endpoint(
+    tags("bookings"),
+    parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status_code = 200, body = Page<BookingOut>))
+)]
+pub async fn my_bookings(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    let state = state(depot)?;
+    let page = PageRequest::from_request(req)?;
+    let status = match req.query::<String>("status") {
+        None => None,
+        Some(s) => Some(
+            BookingStatus::parse(&s)
+                .filter(|s| s.is_decided())
+                .ok_or_else(|| ApiError::field("status", "must be held, confirmed, rejected, waitlisted, cancelled or expired"))?,
+        ),
+    };
+    let (after_at, after_id) = page.after.unzip();
+    let rows = sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!(
+        "{} WHERE b.user_id = $1 AND ($2::text IS NULL OR b.status = $2) \
+         AND ($3::timestamptz IS NULL OR (b.created_at, b.id) < ($3, $4)) \
+         ORDER BY b.created_at DESC, b.id DESC LIMIT $5",
+        select()
+    )))
+    .bind(caller.id)
+    .bind(status.map(BookingStatus::as_str))
+    .bind(after_at)
+    .bind(after_id)
+    .bind(page.limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let out: Page<BookingOut> = page.page(rows, |r| (r.booking.created_at, r.booking.id), |r| BookingOut::from(r.snapshot()));
+    reply(res, StatusCode::OK, &out);
+    Ok(())
+}

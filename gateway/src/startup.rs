@@ -1,0 +1,154 @@
+//! Builds the gateway: state, decision hub, router, OpenAPI document and the listener, and runs it
+//! until the shutdown token fires (then stops gracefully).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use evently_runtime::Settings;
+use evently_runtime::identity::TokenKeys;
+use salvo::catcher::Catcher;
+use salvo::conn::Acceptor;
+use salvo::conn::tcp::TcpAcceptor;
+use salvo::http::StatusCode;
+use salvo::oapi::OpenApi;
+use salvo::oapi::swagger_ui::SwaggerUi;
+use salvo::prelude::*;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::auth::authenticate;
+use crate::decisions::DecisionHub;
+use crate::error::catch_all;
+use crate::events_cache::EventsCache;
+use crate::routes;
+use crate::state::{AppState, SharedState};
+
+/// What the gateway needs from the process that runs it.
+pub struct GatewayDeps {
+    pub settings: Arc<Settings>,
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    pub shutdown: CancellationToken,
+}
+
+/// A bound, ready-to-serve gateway.
+pub struct Application {
+    server: Server<TcpAcceptor>,
+    service: Service,
+    local_addr: SocketAddr,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Binds `settings.http_addr` (port 0 picks a free port) and wires everything.
+    pub async fn build(deps: GatewayDeps) -> anyhow::Result<Self> {
+        let settings = deps.settings;
+        let prefix = settings.prefix()?;
+        let keys = TokenKeys::new(
+            settings.require_jwt_secret()?,
+            Duration::from_secs(settings.access_token_ttl_secs),
+        );
+        let decisions = DecisionHub::start(&deps.nats, &prefix, deps.shutdown.clone()).await?;
+        let state: SharedState = Arc::new(AppState {
+            js: evently_runtime::nats::jetstream(deps.nats.clone()),
+            nats: deps.nats,
+            pool: deps.pool,
+            prefix,
+            keys,
+            decisions,
+            events: EventsCache::default(),
+            settings: settings.clone(),
+        });
+        let acceptor = TcpListener::new(settings.http_addr)
+            .try_bind()
+            .await
+            .with_context(|| format!("binding the HTTP listener on {} (EVENTLY_HTTP_ADDR)", settings.http_addr))?;
+        let local_addr = acceptor
+            .holdings()
+            .first()
+            .and_then(|h| h.local_addr.clone().into_std())
+            .context("the listener has no local address")?;
+        let service = Service::new(router(state)).catcher(Catcher::new(catch_all));
+        Ok(Self {
+            server: Server::new(acceptor),
+            service,
+            local_addr,
+            shutdown: deps.shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until the shutdown token fires, then lets requests in flight finish (up to 10 s).
+    pub async fn run_until_stopped(self) {
+        let handle = self.server.handle();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            handle.stop_graceful(Duration::from_secs(10));
+        });
+        tracing::info!(addr = %self.local_addr, "gateway listening");
+        self.server.serve(self.service).await;
+        tracing::info!("gateway stopped");
+    }
+}
+
+/// The whole router: state, request ids, metrics, panics, authentication, then the routes, the
+/// OpenAPI document and Swagger UI.
+pub fn router(state: SharedState) -> Router {
+    let router = Router::new()
+        .hoop(affix_state::inject(state))
+        .hoop(RequestId::new())
+        .hoop(observe)
+        .hoop(CatchPanic::new())
+        .hoop(authenticate)
+        .push(routes::health::router())
+        .push(routes::api());
+    let doc = OpenApi::new("Evently", env!("CARGO_PKG_VERSION"))
+        .add_security_scheme(
+            "bearer",
+            salvo::oapi::security::SecurityScheme::Http(salvo::oapi::security::Http::new(
+                salvo::oapi::security::HttpAuthScheme::Bearer,
+            )),
+        )
+        .merge_router(&router);
+    router
+        .push(doc.into_router("api/openapi.json"))
+        .push(SwaggerUi::new("/api/openapi.json").into_router("docs"))
+}
+
+/// A span per request (method, route, request id) and the request latency histogram.
+#[handler]
+async fn observe(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+    );
+    ctrl.call_next(req, depot, res).instrument(span).await;
+    let status = res.status_code.unwrap_or(StatusCode::OK);
+    let route = match req.matched_path() {
+        "" => "unmatched".to_owned(),
+        p => format!("/{}", p.trim_start_matches('/')),
+    };
+    metrics::histogram!(
+        "evently_http_request_duration_seconds",
+        "method" => req.method().as_str().to_owned(),
+        "route" => route,
+        "status" => status.as_u16().to_string(),
+    )
+    .record(started.elapsed().as_secs_f64());
+}

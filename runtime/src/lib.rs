@@ -1,0 +1,10 @@
+//! What the gateway and the consumers share: settings, telemetry, the PostgreSQL pool, the NATS
+//! connection with the stream and consumer definitions, and identity (passwords and tokens).
+
+pub mod db;
+pub mod identity;
+pub mod nats;
+pub mod settings;
+pub mod telemetry;
+
+pub use settings::Settings;

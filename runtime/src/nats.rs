@@ -1,0 +1,151 @@
+//! The NATS connection and the JetStream definitions in `nats/`, applied (create or update) at
+//! start-up and by `evently nats apply`. The JSON files are in the `nats` CLI's format and written
+//! for the default prefix; [`Prefix::substitute`] rewrites them for the configured one.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_nats::jetstream::{self, consumer, stream};
+use evently_schemas::Prefix;
+
+use crate::Settings;
+
+/// A stream definition: the file it came from and its text.
+struct Definition {
+    file: &'static str,
+    text: &'static str,
+}
+
+const STREAMS: &[Definition] = &[
+    Definition {
+        file: "nats/streams/EVENTLY_CMD.json",
+        text: include_str!("../../nats/streams/EVENTLY_CMD.json"),
+    },
+    Definition {
+        file: "nats/streams/EVENTLY_EVT.json",
+        text: include_str!("../../nats/streams/EVENTLY_EVT.json"),
+    },
+    Definition {
+        file: "nats/streams/EVENTLY_DLQ.json",
+        text: include_str!("../../nats/streams/EVENTLY_DLQ.json"),
+    },
+];
+
+/// `(stream, definition)` of every durable consumer.
+const CONSUMERS: &[(&str, Definition)] = &[(
+    "EVENTLY_CMD",
+    Definition {
+        file: "nats/consumers/EVENTLY_CMD/reservations.json",
+        text: include_str!("../../nats/consumers/EVENTLY_CMD/reservations.json"),
+    },
+)];
+
+/// Connects to NATS with a name that shows in the server's monitoring.
+pub async fn connect(url: &str, name: &str) -> anyhow::Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .max_reconnects(None)
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to NATS at {url}"))
+}
+
+/// A JetStream context whose PubAcks time out quickly, so a caller learns that NATS is away in
+/// seconds rather than half a minute.
+pub fn jetstream(client: async_nats::Client) -> jetstream::Context {
+    jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .max_ack_inflight(20_000)
+        .build(client)
+}
+
+/// The stream configurations for a prefix and replica count.
+pub fn stream_configs(prefix: &Prefix, replicas: usize) -> anyhow::Result<Vec<stream::Config>> {
+    STREAMS
+        .iter()
+        .map(|d| {
+            let mut config: stream::Config = serde_json::from_str(&prefix.substitute(d.text))
+                .with_context(|| format!("parsing {}", d.file))?;
+            config.num_replicas = replicas;
+            Ok(config)
+        })
+        .collect()
+}
+
+/// The durable consumer configuration of `name`, with `ack_wait` overridden when asked.
+pub fn consumer_config(
+    prefix: &Prefix,
+    name: &str,
+    ack_wait: Option<Duration>,
+) -> anyhow::Result<(String, consumer::pull::Config)> {
+    let (stream, def) = CONSUMERS
+        .iter()
+        .find(|(_, d)| d.file.ends_with(&format!("/{name}.json")))
+        .with_context(|| format!("no consumer definition named {name:?} in nats/consumers"))?;
+    let mut config: consumer::pull::Config = serde_json::from_str(&prefix.substitute(def.text))
+        .with_context(|| format!("parsing {}", def.file))?;
+    if let Some(wait) = ack_wait {
+        config.ack_wait = wait;
+    }
+    Ok((prefix.substitute(stream), config))
+}
+
+/// Names of every durable consumer defined in `nats/consumers`.
+pub fn consumer_names() -> Vec<&'static str> {
+    CONSUMERS
+        .iter()
+        .filter_map(|(_, d)| d.file.rsplit('/').next())
+        .filter_map(|f| f.strip_suffix(".json"))
+        .collect()
+}
+
+/// Creates or updates every stream and durable consumer.
+pub async fn apply(js: &jetstream::Context, settings: &Settings) -> anyhow::Result<()> {
+    let prefix = settings.prefix()?;
+    for config in stream_configs(&prefix, settings.nats_replicas)? {
+        let name = config.name.clone();
+        js.create_or_update_stream(config)
+            .await
+            .with_context(|| format!("creating or updating stream {name}"))?;
+        tracing::info!(stream = %name, "stream applied");
+    }
+    let ack_wait = settings.consumer.ack_wait_secs.map(Duration::from_secs);
+    for name in consumer_names() {
+        let (stream_name, config) = consumer_config(&prefix, name, ack_wait)?;
+        let stream = js
+            .get_stream(&stream_name)
+            .await
+            .with_context(|| format!("looking up stream {stream_name}"))?;
+        if let Err(create_err) = stream.create_consumer(config.clone()).await {
+            stream.update_consumer(config).await.with_context(|| {
+                format!("creating ({create_err}) or updating consumer {name} on {stream_name}")
+            })?;
+        }
+        tracing::info!(stream = %stream_name, consumer = name, "consumer applied");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_definition_parses_and_takes_the_prefix() {
+        let prefix = Prefix::new("t1").expect("valid");
+        let streams = stream_configs(&prefix, 3).expect("streams parse");
+        let names: Vec<_> = streams.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["T1_CMD", "T1_EVT", "T1_DLQ"]);
+        assert!(streams.iter().all(|s| s.num_replicas == 3));
+        assert_eq!(streams[0].subjects, ["t1.cmd.>"]);
+        assert!(streams[0].duplicate_window >= Duration::from_secs(600));
+        for name in consumer_names() {
+            let (stream, config) = consumer_config(&prefix, name, None).expect("consumer parses");
+            assert!(stream.starts_with("T1_"));
+            assert!(config.filter_subject.starts_with("t1."));
+            assert_eq!(config.durable_name.as_deref(), Some(name));
+        }
+    }
+}

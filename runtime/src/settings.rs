@@ -1,0 +1,196 @@
+//! Layered configuration: compiled-in defaults, an optional TOML file (`EVENTLY_CONFIG`), then
+//! `EVENTLY_`-prefixed environment variables (`EVENTLY_HTTP_ADDR`, `EVENTLY_CONSUMER__BATCH_SIZE`)
+//! and the conventional `DATABASE_URL` and `NATS_URL`. Validated once at start-up.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use evently_schemas::Prefix;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A secret string: never printed by `Debug` or `Display`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where the gateway listens.
+    pub http_addr: SocketAddr,
+    /// PostgreSQL; when unset, `evently up` starts a private instance under `data_dir`.
+    pub database_url: Option<String>,
+    /// NATS; when unset, `evently up` starts a private nats-server under `data_dir`.
+    pub nats_url: Option<String>,
+    /// Prefix of every subject and stream name.
+    pub nats_prefix: String,
+    /// Replicas of every stream (3 on a JetStream cluster).
+    pub nats_replicas: usize,
+    /// Where `evently up` keeps its private PostgreSQL and NATS data.
+    pub data_dir: PathBuf,
+    pub db_max_connections: u32,
+    /// Secret that signs access tokens (HS256). Required outside `evently up`.
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl_secs: u64,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    /// How long a booking request waits for the pipeline's decision before answering 202.
+    pub decision_wait_ms: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    pub consumer: ConsumerSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsumerSettings {
+    /// Most messages one batch takes from a consumer.
+    pub batch_size: usize,
+    /// Overrides the `ack_wait` of the definitions in `nats/` (seconds), e.g. for tests.
+    pub ack_wait_secs: Option<u64>,
+    /// First delay of a `nak` after a transient failure; doubles each delivery.
+    pub retry_base_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            nats_url: None,
+            nats_prefix: "evently".into(),
+            nats_replicas: 1,
+            data_dir: PathBuf::from(".evently"),
+            db_max_connections: 32,
+            jwt_secret: None,
+            access_token_ttl_secs: 900,
+            admin_email: None,
+            admin_password: None,
+            decision_wait_ms: 5_000,
+            max_body_bytes: 64 * 1024,
+            consumer: ConsumerSettings::default(),
+        }
+    }
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 512,
+            ack_wait_secs: None,
+            retry_base_ms: 500,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `EVENTLY_CONFIG` (a TOML file) if set, then the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Ok(path) = std::env::var("EVENTLY_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::raw().only(&["DATABASE_URL", "NATS_URL"]))
+            .merge(Env::prefixed("EVENTLY_").ignore(&["CONFIG"]).split("__"));
+        let settings: Settings = figment
+            .extract()
+            .context("reading settings (defaults, EVENTLY_CONFIG, EVENTLY_* variables)")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what can be checked without connecting, naming the setting that is wrong.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        Prefix::new(&self.nats_prefix).context("EVENTLY_NATS_PREFIX")?;
+        if self.consumer.batch_size == 0 || self.consumer.batch_size > 10_000 {
+            bail!("EVENTLY_CONSUMER__BATCH_SIZE must be between 1 and 10000");
+        }
+        if self.db_max_connections < 2 {
+            bail!("EVENTLY_DB_MAX_CONNECTIONS must be at least 2");
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose().len() < 32
+        {
+            bail!("EVENTLY_JWT_SECRET must be at least 32 characters");
+        }
+        if self.admin_email.is_some() != self.admin_password.is_some() {
+            bail!("EVENTLY_ADMIN_EMAIL and EVENTLY_ADMIN_PASSWORD must be set together");
+        }
+        if !(1..=5).contains(&self.nats_replicas) {
+            bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
+        }
+        Ok(())
+    }
+
+    pub fn prefix(&self) -> anyhow::Result<Prefix> {
+        Prefix::new(&self.nats_prefix).context("EVENTLY_NATS_PREFIX")
+    }
+
+    pub fn decision_wait(&self) -> Duration {
+        Duration::from_millis(self.decision_wait_ms)
+    }
+
+    /// The database URL, or an error naming the setting.
+    pub fn require_database_url(&self) -> anyhow::Result<&str> {
+        self.database_url
+            .as_deref()
+            .context("DATABASE_URL (or EVENTLY_DATABASE_URL) is not set")
+    }
+
+    pub fn require_nats_url(&self) -> anyhow::Result<&str> {
+        self.nats_url
+            .as_deref()
+            .context("NATS_URL (or EVENTLY_NATS_URL) is not set")
+    }
+
+    pub fn require_jwt_secret(&self) -> anyhow::Result<&Secret> {
+        self.jwt_secret
+            .as_ref()
+            .context("EVENTLY_JWT_SECRET is not set (at least 32 characters)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let s = Settings {
+            jwt_secret: Some(Secret::new("x".repeat(40))),
+            ..Settings::default()
+        };
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("xxxx"), "{printed}");
+    }
+
+    #[test]
+    fn a_bad_prefix_is_reported_by_its_setting_name() {
+        let s = Settings {
+            nats_prefix: "a.b".into(),
+            ..Settings::default()
+        };
+        let err = format!("{:#}", s.validate().expect_err("invalid"));
+        assert!(err.contains("EVENTLY_NATS_PREFIX"), "{err}");
+    }
+}

@@ -1,0 +1,118 @@
+//! A booking as the pipeline reports it: its status, why it was rejected, and its snapshot.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a booking stands. `pending` exists only between the gateway's publish and the decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Pending,
+    Held,
+    Confirmed,
+    Rejected,
+    Waitlisted,
+    Cancelled,
+    Expired,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Held => "held",
+            Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Waitlisted => "waitlisted",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "held" => Self::Held,
+            "confirmed" => Self::Confirmed,
+            "rejected" => Self::Rejected,
+            "waitlisted" => Self::Waitlisted,
+            "cancelled" => Self::Cancelled,
+            "expired" => Self::Expired,
+            _ => return None,
+        })
+    }
+
+    /// Whether the reservations consumer has decided this booking.
+    pub fn is_decided(self) -> bool {
+        self != Self::Pending
+    }
+
+    /// Whether the booking still occupies seats (and so can be cancelled to free them).
+    pub fn holds_seats(self) -> bool {
+        matches!(self, Self::Held | Self::Confirmed)
+    }
+}
+
+/// Why a booking was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Fewer seats are left than were asked for.
+    SoldOut,
+    /// The event's sales window has not opened yet.
+    SalesNotOpen,
+    /// The event's sales window has closed.
+    SalesClosed,
+    /// The event was cancelled or is not active.
+    EventNotOnSale,
+    /// The event does not exist.
+    EventNotFound,
+    /// More seats than the event allows in one booking.
+    ExceedsMaxPerBooking,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SoldOut => "sold_out",
+            Self::SalesNotOpen => "sales_not_open",
+            Self::SalesClosed => "sales_closed",
+            Self::EventNotOnSale => "event_not_on_sale",
+            Self::EventNotFound => "event_not_found",
+            Self::ExceedsMaxPerBooking => "exceeds_max_per_booking",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sold_out" => Self::SoldOut,
+            "sales_not_open" => Self::SalesNotOpen,
+            "sales_closed" => Self::SalesClosed,
+            "event_not_on_sale" => Self::EventNotOnSale,
+            "event_not_found" => Self::EventNotFound,
+            "exceeds_max_per_booking" => Self::ExceedsMaxPerBooking,
+            _ => return None,
+        })
+    }
+}
+
+/// A booking as recorded in PostgreSQL after a step, carried by every booking event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BookingSnapshot {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub status: BookingStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<RejectReason>,
+    /// Total price in minor units of `currency`.
+    pub amount_cents: i64,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

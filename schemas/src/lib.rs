@@ -1,0 +1,15 @@
+//! The Evently contract: commands, domain events, subject names and their JSON Schemas.
+//!
+//! This crate does no I/O. Every message that crosses NATS is defined here once, so the gateway,
+//! the consumers and services in other languages (through `schemas/json/*.json`) agree on it.
+
+pub mod booking;
+pub mod commands;
+pub mod events;
+pub mod json_schema;
+pub mod subjects;
+
+pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
+pub use commands::{BookingCommand, CancelBooking, ReserveSeats};
+pub use events::{Availability, BookingEvent};
+pub use subjects::{Prefix, PrefixError};

@@ -1,0 +1,129 @@
+//! Subject and stream names. Every name starts with a configurable prefix (default `evently`) so
+//! tests, tenants and environments can share one NATS without seeing each other.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::booking::BookingStatus;
+
+/// A validated subject prefix, e.g. `evently`. Stream names are its upper-case form
+/// (`EVENTLY_CMD`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix(String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixError(pub String);
+
+impl fmt::Display for PrefixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid NATS prefix {:?}: use 1-32 ASCII letters, digits, '_' or '-'",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for PrefixError {}
+
+impl Prefix {
+    pub fn new(prefix: &str) -> Result<Self, PrefixError> {
+        let ok = !prefix.is_empty()
+            && prefix.len() <= 32
+            && prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if ok {
+            Ok(Self(prefix.to_owned()))
+        } else {
+            Err(PrefixError(prefix.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The stream-name form of the prefix: `evently` -> `EVENTLY`.
+    pub fn stream_prefix(&self) -> String {
+        self.0.to_ascii_uppercase().replace('-', "_")
+    }
+
+    pub fn cmd_stream(&self) -> String {
+        format!("{}_CMD", self.stream_prefix())
+    }
+
+    pub fn evt_stream(&self) -> String {
+        format!("{}_EVT", self.stream_prefix())
+    }
+
+    pub fn dlq_stream(&self) -> String {
+        format!("{}_DLQ", self.stream_prefix())
+    }
+
+    pub fn reserve(&self, event_id: Uuid) -> String {
+        format!("{}.cmd.booking.reserve.{event_id}", self.0)
+    }
+
+    pub fn cancel(&self, event_id: Uuid) -> String {
+        format!("{}.cmd.booking.cancel.{event_id}", self.0)
+    }
+
+    /// `<prefix>.evt.booking.<status>.<event_id>`
+    pub fn booking_event(&self, status: BookingStatus, event_id: Uuid) -> String {
+        format!("{}.evt.booking.{}.{event_id}", self.0, status.as_str())
+    }
+
+    /// Every booking event of every event: what the gateway listens to for decisions.
+    pub fn all_booking_events(&self) -> String {
+        format!("{}.evt.booking.>", self.0)
+    }
+
+    pub fn dlq(&self, consumer: &str) -> String {
+        format!("{}.dlq.{consumer}", self.0)
+    }
+
+    /// Rewrites a definition written for the default prefix (`evently.` subjects, `EVENTLY_`
+    /// stream names) for this prefix. The files in `nats/` are written that way so an operator can
+    /// feed them to the `nats` CLI unchanged.
+    pub fn substitute(&self, text: &str) -> String {
+        text.replace("EVENTLY_", &format!("{}_", self.stream_prefix()))
+            .replace("\"evently.", &format!("\"{}.", self.0))
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_with_a_dot_or_wildcard_is_refused() {
+        assert!(Prefix::new("evently").is_ok());
+        assert!(Prefix::new("t0a1b2-x_y").is_ok());
+        assert!(Prefix::new("a.b").is_err());
+        assert!(Prefix::new("a*").is_err());
+        assert!(Prefix::new("").is_err());
+    }
+
+    #[test]
+    fn substitution_rewrites_stream_names_and_subjects() {
+        let p = Prefix::new("t1").expect("valid");
+        let text = r#"{"name":"EVENTLY_CMD","subjects":["evently.cmd.>"]}"#;
+        assert_eq!(
+            p.substitute(text),
+            r#"{"name":"T1_CMD","subjects":["t1.cmd.>"]}"#
+        );
+        let id = Uuid::nil();
+        assert_eq!(
+            p.booking_event(BookingStatus::Confirmed, id),
+            format!("t1.evt.booking.confirmed.{id}")
+        );
+    }
+}

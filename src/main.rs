@@ -1,0 +1,214 @@
+//! `evently`: one binary for every part of Evently. `evently up` runs everything in one process
+//! (starting private PostgreSQL and NATS when no URLs are given); `gateway`, `consume`, `migrate`,
+//! `nats apply` and `admin create` run one part each.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use evently_runtime::Settings;
+use evently_runtime::settings::Secret;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "evently", version, about = "Evently: the event-ticketing backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything in one process: private PostgreSQL and NATS when DATABASE_URL / NATS_URL are
+    /// unset, migrations, streams, the gateway and every consumer, until Ctrl-C.
+    Up,
+    /// The HTTP gateway only.
+    Gateway,
+    /// The named durable consumers (all when none are named).
+    Consume { names: Vec<String> },
+    /// Apply the database migrations.
+    Migrate,
+    /// JetStream streams and consumers.
+    Nats {
+        #[command(subcommand)]
+        action: NatsAction,
+    },
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NatsAction {
+    /// Create or update every stream and durable consumer defined in `nats/`.
+    Apply,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an admin account (or make an existing account an admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "EVENTLY_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    evently_runtime::telemetry::init_logging();
+    let cli = Cli::parse();
+    let mut settings = Settings::load()?;
+    match cli.command {
+        Command::Up => up(settings).await,
+        Command::Gateway => {
+            let (pool, nats) = connect(&settings).await?;
+            run(Arc::new(settings), pool, nats, true, None).await
+        }
+        Command::Consume { names } => {
+            let (pool, nats) = connect(&settings).await?;
+            run(Arc::new(settings), pool, nats, false, Some(names)).await
+        }
+        Command::Migrate => {
+            let pool = evently_runtime::db::connect(settings.require_database_url()?, 2).await?;
+            evently_runtime::db::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Nats { action: NatsAction::Apply } => {
+            let nats = evently_runtime::nats::connect(settings.require_nats_url()?, "evently-nats-apply").await?;
+            evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats), &settings).await
+        }
+        Command::Admin { action: AdminAction::Create { email, password } } => {
+            settings.admin_email = None;
+            let pool = evently_runtime::db::connect(settings.require_database_url()?, 2).await?;
+            evently_runtime::db::migrate(&pool).await?;
+            let id = evently_gateway::ensure_admin(&pool, &email, &password).await?;
+            tracing::info!(user_id = %id, email, "admin ready");
+            Ok(())
+        }
+    }
+}
+
+/// `evently up`: local services when needed, then everything in one process.
+async fn up(mut settings: Settings) -> anyhow::Result<()> {
+    let services = evently_runtime::local::start_local_services(
+        &settings.data_dir,
+        settings.database_url.clone(),
+        settings.nats_url.clone(),
+    )
+    .await?;
+    settings.database_url = Some(services.database_url.clone());
+    settings.nats_url = Some(services.nats_url.clone());
+    if settings.jwt_secret.is_none() {
+        settings.jwt_secret = Some(local_jwt_secret(&settings.data_dir)?);
+    }
+    let result = async {
+        let (pool, nats) = connect(&settings).await?;
+        evently_runtime::db::migrate(&pool).await?;
+        evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats.clone()), &settings).await?;
+        run(Arc::new(settings), pool, nats, true, Some(Vec::new())).await
+    }
+    .await;
+    if let Err(e) = services.stop().await {
+        tracing::warn!(error = format!("{e:#}"), "stopping local services");
+    }
+    result
+}
+
+/// The signing secret of a laptop install: generated once and kept in the data folder.
+fn local_jwt_secret(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join("jwt_secret");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && text.trim().len() >= 32
+    {
+        return Ok(Secret::new(text.trim()));
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    tracing::info!(path = %path.display(), "generated a token signing secret");
+    Ok(Secret::new(secret))
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<(sqlx::PgPool, async_nats::Client)> {
+    let pool = evently_runtime::db::connect(settings.require_database_url()?, settings.db_max_connections).await?;
+    let nats = evently_runtime::nats::connect(settings.require_nats_url()?, "evently").await?;
+    Ok((pool, nats))
+}
+
+/// Runs the gateway (when `gateway`) and the named consumers (`Some(empty)`: all of them) until
+/// Ctrl-C or SIGTERM.
+async fn run(
+    settings: Arc<Settings>,
+    pool: sqlx::PgPool,
+    nats: async_nats::Client,
+    gateway: bool,
+    consumers: Option<Vec<String>>,
+) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    if let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) {
+        evently_gateway::ensure_admin(&pool, email, password.expose()).await?;
+        tracing::info!(email, "bootstrap admin ready");
+    }
+    if gateway {
+        let app = evently_gateway::Application::build(evently_gateway::GatewayDeps {
+            settings: settings.clone(),
+            pool: pool.clone(),
+            nats: nats.clone(),
+            shutdown: shutdown.clone(),
+        })
+        .await?;
+        tasks.spawn(async move {
+            app.run_until_stopped().await;
+            Ok(())
+        });
+    }
+    if let Some(consumers) = consumers {
+        evently_consumers::spawn(&mut tasks, &consumers, &settings, pool.clone(), nats.clone(), shutdown.clone())?;
+    }
+    tokio::spawn(watch_signals(shutdown.clone()));
+    let mut result = Ok(());
+    while let Some(done) = tasks.join_next().await {
+        let outcome = done.context("a task panicked").and_then(|r| r);
+        if let Err(e) = outcome {
+            tracing::error!(error = format!("{e:#}"), "a part stopped with an error; shutting down");
+            shutdown.cancel();
+            result = Err(e);
+        }
+    }
+    nats.flush().await.ok();
+    pool.close().await;
+    result
+}
+
+async fn watch_signals(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "no SIGTERM handler");
+            let _ = ctrl_c.await;
+            shutdown.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down: finishing work in hand");
+    shutdown.cancel();
+}

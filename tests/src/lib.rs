@@ -1,0 +1,4 @@
+//! What Evently's end-to-end tests share: [`app::TestApp`] builds a whole Evently (gateway and
+//! consumers in-process) against real PostgreSQL and a real nats-server of its own.
+
+pub mod app;

@@ -1,0 +1,213 @@
+//! Failure: a command delivered twice, a consumer killed mid-batch, NATS going away. Nothing lost,
+//! nothing doubled, never a 500.
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::message::PublishMessage;
+use chrono::Utc;
+use evently_consumers::reservations::Reservations;
+use evently_consumers::{Handler, Incoming, Outcome};
+use evently_schemas::{BookingCommand, ReserveSeats};
+use evently_tests::app::{TestApp, TestOptions};
+use serde_json::Value;
+use uuid::Uuid;
+
+fn reserve(event: Uuid, user: Uuid) -> BookingCommand {
+    BookingCommand::Reserve(ReserveSeats {
+        booking_id: Uuid::now_v7(),
+        event_id: event,
+        user_id: user,
+        quantity: 1,
+        waitlist_if_sold_out: false,
+        requested_at: Utc::now(),
+    })
+}
+
+/// Messages in a stream whose subject matches `filter`.
+async fn stream_count(app: &TestApp, stream: &str, filter: &str) -> u64 {
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let mut stream = js.get_stream(stream).await.expect("stream");
+    let info = stream.info().await.expect("info");
+    if filter.is_empty() {
+        return info.state.messages;
+    }
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            filter_subject: filter.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("ephemeral consumer");
+    let mut c = consumer;
+    c.info().await.expect("consumer info").num_pending
+}
+
+#[tokio::test]
+async fn a_command_delivered_twice_books_once() {
+    let app = TestApp::spawn_with(TestOptions { consumers: false, ..Default::default() }).await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 5, 0).await;
+    let user = app.register().await;
+    let command = reserve(event, user.id);
+    let message = Incoming {
+        subject: app.prefix.reserve(event),
+        payload: serde_json::to_vec(&command).expect("json").into(),
+        message_id: Some(command.command_id()),
+        deliveries: 1,
+        stream_sequence: 1,
+    };
+    let handler = Reservations::new(app.pool.clone(), evently_runtime::nats::jetstream(app.nats_client()), app.prefix.clone());
+
+    // The step commits, then the process dies before the ack: the same message comes again.
+    let first = handler.handle(std::slice::from_ref(&message)).await;
+    let redelivered = Incoming { deliveries: 2, ..message.clone() };
+    let second = handler.handle(&[redelivered.clone(), redelivered]).await;
+
+    assert!(matches!(first[..], [Outcome::Done]));
+    assert!(second.iter().all(|o| matches!(o, Outcome::Done)));
+    assert_eq!(app.seats(event).await.0, 1);
+    assert_eq!(app.count_bookings(event, "confirmed").await, 1);
+    let subject = app.prefix.booking_event(evently_schemas::BookingStatus::Confirmed, event);
+    assert_eq!(
+        stream_count(&app, &app.prefix.evt_stream(), &subject).await,
+        1,
+        "the re-published event is dropped by the duplicate window"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_copy_of_a_command_that_escapes_the_duplicate_window_books_once() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 5, 0).await;
+    let user = app.register().await;
+    let command = reserve(event, user.id);
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    for copy in ["a", "b", "c"] {
+        js.send_publish(
+            app.prefix.reserve(event),
+            PublishMessage::build()
+                .payload(serde_json::to_vec(&command).expect("json").into())
+                .message_id(format!("{}.{copy}", command.command_id())),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    }
+    app.eventually("the command is applied", || async {
+        app.count_bookings(event, "confirmed").await == 1
+    })
+    .await;
+    app.eventually("every copy is acknowledged", || async {
+        let js = evently_runtime::nats::jetstream(app.nats_client());
+        let stream = js.get_stream(app.prefix.cmd_stream()).await.expect("stream");
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+            stream.get_consumer("reservations").await.expect("consumer");
+        let info = consumer.info().await.expect("info");
+        info.num_pending == 0 && info.num_ack_pending == 0
+    })
+    .await;
+    assert_eq!(app.seats(event).await.0, 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
+    let mut app = TestApp::spawn_with(TestOptions { consumers: false, batch_size: 16, ..Default::default() }).await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 300, 0).await;
+    let users = app.bulk_users(400).await;
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let mut acks = Vec::new();
+    for user in &users {
+        let command = reserve(event, user.id);
+        let ack = js
+            .send_publish(
+                app.prefix.reserve(event),
+                PublishMessage::build()
+                    .payload(serde_json::to_vec(&command).expect("json").into())
+                    .message_id(command.command_id()),
+            )
+            .await
+            .expect("publish");
+        acks.push(ack);
+    }
+    for ack in acks {
+        ack.await.expect("PubAck");
+    }
+
+    // Start, and kill the consumers as soon as the first batches have committed.
+    app.start_consumers();
+    app.eventually("some bookings are written", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&app.pool).await.expect("count");
+        n > 0
+    })
+    .await;
+    app.kill_consumers().await;
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&app.pool).await.expect("count");
+    assert!(written < 400, "the kill came mid-stream ({written} written)");
+
+    // Restarted, the consumer finishes; redelivered messages change nothing.
+    app.start_consumers();
+    let started = Instant::now();
+    app.eventually("all 400 commands are decided", || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&app.pool).await.expect("count");
+        n == 400
+    })
+    .await;
+    app.eventually("every message is acknowledged", || async {
+        let stream = js.get_stream(app.prefix.cmd_stream()).await.expect("stream");
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+            stream.get_consumer("reservations").await.expect("consumer");
+        let info = consumer.info().await.expect("info");
+        info.num_pending == 0 && info.num_ack_pending == 0
+    })
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(app.count_bookings(event, "confirmed").await, 300);
+    assert_eq!(app.count_bookings(event, "rejected").await, 100);
+    assert_eq!(app.seats(event).await.0, 300);
+    let per_user: i64 = sqlx::query_scalar("SELECT count(DISTINCT user_id) FROM bookings WHERE event_id = $1")
+        .bind(event)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(per_user, 400, "one booking per command");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_nats_down_booking_answers_503_and_recovers_after_restart() {
+    let mut app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let user = app.register().await;
+    assert_eq!(app.book(&user, event, 1, None).await.status(), 201);
+
+    app.nats.stop().await.expect("stop nats");
+    let res = app.book(&user, event, 1, Some("while-down")).await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let ready = app.http.get(format!("{}/health/ready", app.base)).send().await.expect("ready");
+    assert_eq!(ready.status(), 503);
+
+    app.nats.restart().await.expect("restart nats");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let booked = loop {
+        let res = app.book(&user, event, 1, Some("while-down")).await;
+        let status = res.status().as_u16();
+        assert!(status == 201 || status == 202 || status == 503, "answered {status}");
+        if status != 503 {
+            let body: Value = res.json().await.expect("json");
+            break app.wait_decided(&user, body["id"].as_str().and_then(|s| s.parse().ok()).expect("id")).await;
+        }
+        assert!(Instant::now() < deadline, "booking did not recover after NATS restarted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(booked["status"], "confirmed");
+    assert_eq!(app.seats(event).await.0, 2);
+    app.shutdown().await;
+}

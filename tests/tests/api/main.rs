@@ -1,0 +1,7 @@
+//! Evently's end-to-end tests: real PostgreSQL, a real nats-server per test, the whole app
+//! in-process. One binary, one module per capability.
+
+mod accounts;
+mod bookings;
+mod failures;
+mod input;
