@@ -13,7 +13,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "evently", version, about = "Evently: the event-ticketing backend")]
+#[command(
+    name = "evently",
+    version,
+    about = "Evently: the event-ticketing backend"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,11 +84,17 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Nats { action: NatsAction::Apply } => {
-            let nats = evently_runtime::nats::connect(settings.require_nats_url()?, "evently-nats-apply").await?;
+        Command::Nats {
+            action: NatsAction::Apply,
+        } => {
+            let nats =
+                evently_runtime::nats::connect(settings.require_nats_url()?, "evently-nats-apply")
+                    .await?;
             evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats), &settings).await
         }
-        Command::Admin { action: AdminAction::Create { email, password } } => {
+        Command::Admin {
+            action: AdminAction::Create { email, password },
+        } => {
             settings.admin_email = None;
             let pool = evently_runtime::db::connect(settings.require_database_url()?, 2).await?;
             evently_runtime::db::migrate(&pool).await?;
@@ -111,7 +121,8 @@ async fn up(mut settings: Settings) -> anyhow::Result<()> {
     let result = async {
         let (pool, nats) = connect(&settings).await?;
         evently_runtime::db::migrate(&pool).await?;
-        evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats.clone()), &settings).await?;
+        evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats.clone()), &settings)
+            .await?;
         run(Arc::new(settings), pool, nats, true, Some(Vec::new())).await
     }
     .await;
@@ -129,8 +140,13 @@ fn local_jwt_secret(data_dir: &Path) -> anyhow::Result<Secret> {
     {
         return Ok(Secret::new(text.trim()));
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     std::fs::write(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     {
@@ -142,7 +158,11 @@ fn local_jwt_secret(data_dir: &Path) -> anyhow::Result<Secret> {
 }
 
 async fn connect(settings: &Settings) -> anyhow::Result<(sqlx::PgPool, async_nats::Client)> {
-    let pool = evently_runtime::db::connect(settings.require_database_url()?, settings.db_max_connections).await?;
+    let pool = evently_runtime::db::connect(
+        settings.require_database_url()?,
+        settings.db_max_connections,
+    )
+    .await?;
     let nats = evently_runtime::nats::connect(settings.require_nats_url()?, "evently").await?;
     Ok((pool, nats))
 }
@@ -176,14 +196,24 @@ async fn run(
         });
     }
     if let Some(consumers) = consumers {
-        evently_consumers::spawn(&mut tasks, &consumers, &settings, pool.clone(), nats.clone(), shutdown.clone())?;
+        evently_consumers::spawn(
+            &mut tasks,
+            &consumers,
+            &settings,
+            pool.clone(),
+            nats.clone(),
+            shutdown.clone(),
+        )?;
     }
     tokio::spawn(watch_signals(shutdown.clone()));
     let mut result = Ok(());
     while let Some(done) = tasks.join_next().await {
         let outcome = done.context("a task panicked").and_then(|r| r);
         if let Err(e) = outcome {
-            tracing::error!(error = format!("{e:#}"), "a part stopped with an error; shutting down");
+            tracing::error!(
+                error = format!("{e:#}"),
+                "a part stopped with an error; shutting down"
+            );
             shutdown.cancel();
             result = Err(e);
         }

@@ -40,8 +40,17 @@ pub fn spawn(
     for name in names {
         match name {
             reservations::NAME => {
-                let handler = reservations::Reservations::new(pool.clone(), js.clone(), config.prefix.clone());
-                set.spawn(runner::run(js.clone(), config.clone(), handler, shutdown.clone()));
+                let handler = reservations::Reservations::new(
+                    pool.clone(),
+                    js.clone(),
+                    config.prefix.clone(),
+                );
+                set.spawn(runner::run(
+                    js.clone(),
+                    config.clone(),
+                    handler,
+                    shutdown.clone(),
+                ));
             }
             other => bail!("unknown consumer {other:?}; known: {}", ALL.join(", ")),
         }

@@ -69,10 +69,11 @@ pub async fn run<H: Handler>(
         .get_stream(&stream_name)
         .await
         .with_context(|| format!("looking up stream {stream_name}"))?;
-    let consumer: PullConsumer = stream
-        .get_consumer(name)
-        .await
-        .map_err(|e| anyhow::anyhow!("looking up consumer {name} on {stream_name} (run `evently nats apply`): {e}"))?;
+    let consumer: PullConsumer = stream.get_consumer(name).await.map_err(|e| {
+        anyhow::anyhow!(
+            "looking up consumer {name} on {stream_name} (run `evently nats apply`): {e}"
+        )
+    })?;
     let max_deliver = consumer.cached_info().config.max_deliver;
     let mut messages = consumer
         .stream()
@@ -120,14 +121,22 @@ async fn process<H: Handler>(
     let name = handler.name();
     let started = Instant::now();
     let incoming: Vec<Incoming> = batch.iter().map(incoming).collect();
-    metrics::histogram!("evently_consumer_batch_size", "consumer" => name).record(incoming.len() as f64);
-    let span = tracing::info_span!("batch", consumer = name, size = incoming.len(), first_seq = incoming[0].stream_sequence);
+    metrics::histogram!("evently_consumer_batch_size", "consumer" => name)
+        .record(incoming.len() as f64);
+    let span = tracing::info_span!(
+        "batch",
+        consumer = name,
+        size = incoming.len(),
+        first_seq = incoming[0].stream_sequence
+    );
     let outcomes = tracing::Instrument::instrument(handler.handle(&incoming), span).await;
     let mut outcomes = outcomes.into_iter();
     for (message, info) in batch.iter().zip(&incoming) {
-        let outcome = outcomes
-            .next()
-            .unwrap_or_else(|| Outcome::Retry(anyhow::anyhow!("the handler gave no outcome for this message")));
+        let outcome = outcomes.next().unwrap_or_else(|| {
+            Outcome::Retry(anyhow::anyhow!(
+                "the handler gave no outcome for this message"
+            ))
+        });
         settle(js, config, name, max_deliver, message, info, outcome).await;
     }
     metrics::histogram!("evently_consumer_batch_duration_seconds", "consumer" => name)
@@ -156,7 +165,8 @@ fn incoming(message: &Message) -> Incoming {
 /// `base`, at most a minute.
 pub fn backoff(base: Duration, deliveries: i64) -> Duration {
     let exponent = u32::try_from(deliveries.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-    base.saturating_mul(2u32.saturating_pow(exponent)).min(Duration::from_secs(60))
+    base.saturating_mul(2u32.saturating_pow(exponent))
+        .min(Duration::from_secs(60))
 }
 
 async fn settle(
@@ -172,24 +182,40 @@ async fn settle(
         Outcome::Done => (message.ack().await, "done"),
         Outcome::Retry(error) if max_deliver <= 0 || info.deliveries < max_deliver => {
             let delay = backoff(config.retry_base, info.deliveries);
-            tracing::warn!(consumer = name, seq = info.stream_sequence, deliveries = info.deliveries, error = format!("{error:#}"), "transient failure; retrying");
+            tracing::warn!(
+                consumer = name,
+                seq = info.stream_sequence,
+                deliveries = info.deliveries,
+                error = format!("{error:#}"),
+                "transient failure; retrying"
+            );
             (message.ack_with(AckKind::Nak(Some(delay))).await, "retried")
         }
         Outcome::Retry(error) | Outcome::Reject(error) => {
             match dead_letter(js, &config.prefix, name, message, info, &error).await {
                 Ok(()) => {
-                    tracing::error!(consumer = name, seq = info.stream_sequence, error = format!("{error:#}"), "dead-lettered");
+                    tracing::error!(
+                        consumer = name,
+                        seq = info.stream_sequence,
+                        error = format!("{error:#}"),
+                        "dead-lettered"
+                    );
                     (message.ack_with(AckKind::Term).await, "dead_lettered")
                 }
                 Err(dlq_error) => {
-                    tracing::error!(consumer = name, error = format!("{dlq_error:#}"), "could not dead-letter; retrying");
+                    tracing::error!(
+                        consumer = name,
+                        error = format!("{dlq_error:#}"),
+                        "could not dead-letter; retrying"
+                    );
                     let delay = backoff(config.retry_base, info.deliveries);
                     (message.ack_with(AckKind::Nak(Some(delay))).await, "retried")
                 }
             }
         }
     };
-    metrics::counter!("evently_consumer_messages_total", "consumer" => name, "outcome" => label).increment(1);
+    metrics::counter!("evently_consumer_messages_total", "consumer" => name, "outcome" => label)
+        .increment(1);
     if let Err(e) = result {
         tracing::warn!(consumer = name, seq = info.stream_sequence, error = %e, "settling a message failed; it will be redelivered");
     }
@@ -206,11 +232,18 @@ async fn dead_letter(
     error: &anyhow::Error,
 ) -> anyhow::Result<()> {
     let mut headers = HeaderMap::new();
-    let error_text: String = format!("{error:#}").chars().filter(|c| !c.is_control()).take(1000).collect();
+    let error_text: String = format!("{error:#}")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(1000)
+        .collect();
     headers.insert("Evently-Error", error_text.as_str());
     headers.insert("Evently-Consumer", consumer);
     headers.insert("Evently-Subject", info.subject.as_str());
-    headers.insert("Evently-Stream-Sequence", info.stream_sequence.to_string().as_str());
+    headers.insert(
+        "Evently-Stream-Sequence",
+        info.stream_sequence.to_string().as_str(),
+    );
     headers.insert("Evently-Deliveries", info.deliveries.to_string().as_str());
     if let Some(id) = &info.message_id {
         headers.insert("Evently-Message-Id", id.as_str());

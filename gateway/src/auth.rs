@@ -53,7 +53,12 @@ impl CurrentUser {
 /// Verifies `Authorization: Bearer` when present. A present but invalid token is refused with 401
 /// even on public routes, so a client learns at once that its token is bad.
 #[handler]
-pub async fn authenticate(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
+pub async fn authenticate(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return;
     };

@@ -163,12 +163,17 @@ impl EndpointOutRegister for ApiError {
             ("409", "Conflicts with the current state"),
             ("413", "Body too large"),
             ("422", "Invalid fields (see `errors`)"),
-            ("503", "A backing service is unavailable; retry after `Retry-After` seconds"),
+            (
+                "503",
+                "A backing service is unavailable; retry after `Retry-After` seconds",
+            ),
         ] {
             operation.responses.insert(
                 code,
-                oapi::Response::new(what)
-                    .add_content("application/problem+json", oapi::Content::new(schema.clone())),
+                oapi::Response::new(what).add_content(
+                    "application/problem+json",
+                    oapi::Content::new(schema.clone()),
+                ),
             );
         }
     }

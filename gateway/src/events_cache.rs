@@ -26,14 +26,21 @@ pub struct EventRules {
 
 const TTL: Duration = Duration::from_secs(2);
 
+/// When an entry was read, and the event's rules (`None`: no such event).
+type Entry = (Instant, Option<Arc<EventRules>>);
+
 #[derive(Default)]
 pub struct EventsCache {
-    entries: RwLock<HashMap<Uuid, (Instant, Option<Arc<EventRules>>)>>,
+    entries: RwLock<HashMap<Uuid, Entry>>,
 }
 
 impl EventsCache {
     /// The event's rules, or `None` if it does not exist.
-    pub async fn get(&self, pool: &PgPool, id: Uuid) -> Result<Option<Arc<EventRules>>, sqlx::Error> {
+    pub async fn get(
+        &self,
+        pool: &PgPool,
+        id: Uuid,
+    ) -> Result<Option<Arc<EventRules>>, sqlx::Error> {
         if let Some((at, rules)) = self.entries.read().get(&id)
             && at.elapsed() < TTL
         {

@@ -34,7 +34,10 @@ impl PageRequest {
         };
         let after = match req.query::<String>("cursor") {
             None => None,
-            Some(c) => Some(decode(&c).ok_or_else(|| ApiError::field("cursor", "is not a cursor this API issued"))?),
+            Some(c) => Some(
+                decode(&c)
+                    .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API issued"))?,
+            ),
         };
         Ok(Self { limit, after })
     }

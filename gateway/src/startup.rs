@@ -65,7 +65,12 @@ impl Application {
         let acceptor = TcpListener::new(settings.http_addr)
             .try_bind()
             .await
-            .with_context(|| format!("binding the HTTP listener on {} (EVENTLY_HTTP_ADDR)", settings.http_addr))?;
+            .with_context(|| {
+                format!(
+                    "binding the HTTP listener on {} (EVENTLY_HTTP_ADDR)",
+                    settings.http_addr
+                )
+            })?;
         let local_addr = acceptor
             .holdings()
             .first()

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod identity;
+pub mod local;
 pub mod nats;
 pub mod settings;
 pub mod telemetry;

@@ -70,7 +70,8 @@ fn workspace_root() -> PathBuf {
 
 /// The PostgreSQL server tests create their databases on.
 pub fn admin_database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn with_database(url: &str, database: &str) -> String {
@@ -100,7 +101,8 @@ impl TestApp {
     async fn try_spawn(options: TestOptions) -> anyhow::Result<Self> {
         evently_runtime::telemetry::init_logging();
         let store = tempfile::tempdir()?;
-        let binary = evently_runtime::local::nats_server_binary(&workspace_root().join(".evently"))?;
+        let binary =
+            evently_runtime::local::nats_server_binary(&workspace_root().join(".evently"))?;
         let nats = NatsServer::start(&binary, store.path(), None).await?;
 
         let admin_url = admin_database_url();
@@ -130,10 +132,18 @@ impl TestApp {
         };
         settings.validate()?;
         let settings = Arc::new(settings);
-        let pool = evently_runtime::db::connect(settings.require_database_url()?, settings.db_max_connections).await?;
+        let pool = evently_runtime::db::connect(
+            settings.require_database_url()?,
+            settings.db_max_connections,
+        )
+        .await?;
         evently_runtime::db::migrate(&pool).await?;
         let nats_client = evently_runtime::nats::connect(&nats.url(), "evently-test").await?;
-        evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats_client.clone()), &settings).await?;
+        evently_runtime::nats::apply(
+            &evently_runtime::nats::jetstream(nats_client.clone()),
+            &settings,
+        )
+        .await?;
 
         let shutdown = CancellationToken::new();
         let app = evently_gateway::Application::build(evently_gateway::GatewayDeps {
@@ -148,7 +158,9 @@ impl TestApp {
         gateway.spawn(app.run_until_stopped());
         let mut test_app = Self {
             base,
-            http: reqwest::Client::builder().pool_max_idle_per_host(400).build()?,
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(400)
+                .build()?,
             pool,
             nats,
             prefix: settings.prefix()?,
@@ -171,8 +183,15 @@ impl TestApp {
     pub fn start_consumers(&mut self) {
         let token = self.shutdown.child_token();
         let mut set = JoinSet::new();
-        evently_consumers::spawn(&mut set, &[], &self.settings, self.pool.clone(), self.nats_client.clone(), token.clone())
-            .expect("starting consumers");
+        evently_consumers::spawn(
+            &mut set,
+            &[],
+            &self.settings,
+            self.pool.clone(),
+            self.nats_client.clone(),
+            token.clone(),
+        )
+        .expect("starting consumers");
         self.consumers = Some((token, set));
     }
 
@@ -220,12 +239,24 @@ impl TestApp {
         let email = format!("user-{}@example.com", Uuid::new_v4().simple());
         let password = "a long enough password".to_owned();
         let res = self
-            .post("/auth/register", None, &json!({"email": email, "password": password, "name": "Test User"}))
+            .post(
+                "/auth/register",
+                None,
+                &json!({"email": email, "password": password, "name": "Test User"}),
+            )
             .await;
-        assert_eq!(res.status(), 201, "register: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            201,
+            "register: {}",
+            res.text().await.unwrap_or_default()
+        );
         let body: Value = res.json().await.expect("json");
         TestUser {
-            id: body["user"]["id"].as_str().and_then(|s| s.parse().ok()).expect("user id"),
+            id: body["user"]["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("user id"),
             email,
             password,
             token: body["access_token"].as_str().expect("token").to_owned(),
@@ -254,7 +285,10 @@ impl TestApp {
             Duration::from_secs(3600),
         );
         let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
-        let emails: Vec<String> = ids.iter().map(|id| format!("bulk-{}@example.com", id.simple())).collect();
+        let emails: Vec<String> = ids
+            .iter()
+            .map(|id| format!("bulk-{}@example.com", id.simple()))
+            .collect();
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, name) \
              SELECT id, email, 'not-a-hash', 'Bulk User' FROM unnest($1::uuid[], $2::text[]) AS u(id, email)",
@@ -270,24 +304,47 @@ impl TestApp {
                 id,
                 email,
                 password: String::new(),
-                token: keys.issue(id, evently_runtime::identity::Role::Attendee).expect("token").0,
+                token: keys
+                    .issue(id, evently_runtime::identity::Role::Attendee)
+                    .expect("token")
+                    .0,
             })
             .collect()
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let res = self.post("/auth/login", None, &json!({"email": email, "password": password})).await;
+        let res = self
+            .post(
+                "/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(res.status(), 200);
         let body: Value = res.json().await.expect("json");
         body["access_token"].as_str().expect("token").to_owned()
     }
 
     /// Creates a venue and an event with `capacity` seats, on sale now; returns the event id.
-    pub async fn create_event(&self, organizer: &TestUser, capacity: i32, price_cents: i64) -> Uuid {
+    pub async fn create_event(
+        &self,
+        organizer: &TestUser,
+        capacity: i32,
+        price_cents: i64,
+    ) -> Uuid {
         let res = self
-            .post("/venues", Some(&organizer.token), &json!({"name": "Hall", "city": "Lyon", "capacity": capacity.max(1)}))
+            .post(
+                "/venues",
+                Some(&organizer.token),
+                &json!({"name": "Hall", "city": "Lyon", "capacity": capacity.max(1)}),
+            )
             .await;
-        assert_eq!(res.status(), 201, "venue: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            201,
+            "venue: {}",
+            res.text().await.unwrap_or_default()
+        );
         let venue: Value = res.json().await.expect("json");
         let starts = chrono::Utc::now() + chrono::Duration::days(30);
         let res = self
@@ -301,13 +358,27 @@ impl TestApp {
                 }),
             )
             .await;
-        assert_eq!(res.status(), 201, "event: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            201,
+            "event: {}",
+            res.text().await.unwrap_or_default()
+        );
         let event: Value = res.json().await.expect("json");
-        event["id"].as_str().and_then(|s| s.parse().ok()).expect("event id")
+        event["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("event id")
     }
 
     /// `POST /events/{id}/bookings`, with an `Idempotency-Key` when given.
-    pub async fn book(&self, user: &TestUser, event: Uuid, quantity: i32, key: Option<&str>) -> reqwest::Response {
+    pub async fn book(
+        &self,
+        user: &TestUser,
+        event: Uuid,
+        quantity: i32,
+        key: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self
             .http
             .post(self.url(&format!("/events/{event}/bookings")))
@@ -323,14 +394,19 @@ impl TestApp {
     pub async fn wait_decided(&self, user: &TestUser, booking: Uuid) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let res = self.get(&format!("/bookings/{booking}"), Some(&user.token)).await;
+            let res = self
+                .get(&format!("/bookings/{booking}"), Some(&user.token))
+                .await;
             if res.status() == 200 {
                 let body: Value = res.json().await.expect("json");
                 if body["status"] != "pending" {
                     return body;
                 }
             }
-            assert!(Instant::now() < deadline, "booking {booking} was not decided in time");
+            assert!(
+                Instant::now() < deadline,
+                "booking {booking} was not decided in time"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -384,9 +460,11 @@ impl TestApp {
 
 async fn drop_database(admin_url: &str, database: &str) {
     if let Ok(admin) = evently_runtime::db::connect(admin_url, 2).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-            .execute(&admin)
-            .await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
         admin.close().await;
     }
 }

@@ -41,7 +41,12 @@ impl Inventory {
 }
 
 /// Decides a reserve command and takes its seats from `inventory` when it is confirmed.
-pub fn reserve(rules: &Rules, inventory: &mut Inventory, command: &ReserveSeats, now: DateTime<Utc>) -> BookingSnapshot {
+pub fn reserve(
+    rules: &Rules,
+    inventory: &mut Inventory,
+    command: &ReserveSeats,
+    now: DateTime<Utc>,
+) -> BookingSnapshot {
     let at = command.requested_at.min(now);
     let refusal = if !rules.active || at >= rules.ends_at {
         Some(RejectReason::EventNotOnSale)
@@ -79,7 +84,11 @@ pub fn reserve(rules: &Rules, inventory: &mut Inventory, command: &ReserveSeats,
 }
 
 /// Cancels a booking, giving its seats back. Returns whether anything changed.
-pub fn cancel(inventory: &mut Inventory, booking: &mut BookingSnapshot, now: DateTime<Utc>) -> bool {
+pub fn cancel(
+    inventory: &mut Inventory,
+    booking: &mut BookingSnapshot,
+    now: DateTime<Utc>,
+) -> bool {
     match booking.status {
         BookingStatus::Confirmed => inventory.sold -= booking.quantity,
         BookingStatus::Held => inventory.held -= booking.quantity,
@@ -124,7 +133,11 @@ mod tests {
 
     #[test]
     fn seats_go_to_the_first_commands_until_none_are_left() {
-        let mut inv = Inventory { capacity: 5, sold: 0, held: 0 };
+        let mut inv = Inventory {
+            capacity: 5,
+            sold: 0,
+            held: 0,
+        };
         let now = Utc::now();
         let decided: Vec<_> = [2, 2, 2, 1]
             .into_iter()
@@ -134,13 +147,24 @@ mod tests {
         use BookingStatus::*;
         assert_eq!(statuses, [Confirmed, Confirmed, Rejected, Confirmed]);
         assert_eq!(decided[2].reason, Some(RejectReason::SoldOut));
-        assert_eq!(inv, Inventory { capacity: 5, sold: 5, held: 0 });
+        assert_eq!(
+            inv,
+            Inventory {
+                capacity: 5,
+                sold: 5,
+                held: 0
+            }
+        );
         assert_eq!(decided[0].amount_cents, 5000);
     }
 
     #[test]
     fn sold_out_joins_the_waitlist_when_asked() {
-        let mut inv = Inventory { capacity: 1, sold: 1, held: 0 };
+        let mut inv = Inventory {
+            capacity: 1,
+            sold: 1,
+            held: 0,
+        };
         let b = reserve(&rules(), &mut inv, &command(1, true), Utc::now());
         assert_eq!(b.status, BookingStatus::Waitlisted);
         assert_eq!(inv.sold, 1);
@@ -148,7 +172,11 @@ mod tests {
 
     #[test]
     fn closed_sales_and_oversized_bookings_are_rejected_with_their_reason() {
-        let mut inv = Inventory { capacity: 10, sold: 0, held: 0 };
+        let mut inv = Inventory {
+            capacity: 10,
+            sold: 0,
+            held: 0,
+        };
         let mut closed = rules();
         closed.sales_end = Some(Utc::now() - chrono::Duration::minutes(1));
         let b = reserve(&closed, &mut inv, &command(1, false), Utc::now());
@@ -160,7 +188,11 @@ mod tests {
 
     #[test]
     fn cancelling_gives_the_seats_back_once() {
-        let mut inv = Inventory { capacity: 3, sold: 0, held: 0 };
+        let mut inv = Inventory {
+            capacity: 3,
+            sold: 0,
+            held: 0,
+        };
         let now = Utc::now();
         let mut b = reserve(&rules(), &mut inv, &command(3, false), now);
         assert_eq!(inv.available(), 0);

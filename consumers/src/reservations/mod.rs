@@ -49,7 +49,9 @@ impl Handler for Reservations {
                     commands.push((index, command));
                     outcomes.push(None);
                 }
-                Err(e) => outcomes.push(Some(Outcome::Reject(anyhow::Error::new(e).context("undecodable booking command")))),
+                Err(e) => outcomes.push(Some(Outcome::Reject(
+                    anyhow::Error::new(e).context("undecodable booking command"),
+                ))),
             }
         }
         match self.apply(&commands).await {
@@ -110,7 +112,10 @@ struct Changes {
 impl Reservations {
     /// Applies the decoded commands of a batch. `Err` means nothing was applied (retry the batch);
     /// `Ok` holds the commands refused for good, by index.
-    async fn apply(&self, commands: &[(usize, BookingCommand)]) -> anyhow::Result<HashMap<usize, anyhow::Error>> {
+    async fn apply(
+        &self,
+        commands: &[(usize, BookingCommand)],
+    ) -> anyhow::Result<HashMap<usize, anyhow::Error>> {
         if commands.is_empty() {
             return Ok(HashMap::new());
         }
@@ -148,7 +153,8 @@ impl Reservations {
         write(&mut tx, &events, &bookings, &changes, commands, now).await?;
         tx.commit().await.context("committing the batch")?;
         for event in &changes.events {
-            metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str()).increment(1);
+            metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str())
+                .increment(1);
         }
         self.publish(changes.events, &changes.replay).await?;
         Ok(changes.refused)
@@ -158,12 +164,13 @@ impl Reservations {
     /// PubAck.
     async fn publish(&self, mut events: Vec<BookingEvent>, replay: &[Uuid]) -> anyhow::Result<()> {
         if !replay.is_empty() {
-            let rows: Vec<BookingRow> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1)")))
-                    .bind(replay)
-                    .fetch_all(&self.pool)
-                    .await
-                    .context("loading replayed bookings")?;
+            let rows: Vec<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1)"
+            )))
+            .bind(replay)
+            .fetch_all(&self.pool)
+            .await
+            .context("loading replayed bookings")?;
             let now = Utc::now();
             events.extend(rows.into_iter().map(|r| BookingEvent {
                 booking: r.snapshot(),
@@ -173,16 +180,26 @@ impl Reservations {
         }
         let mut acks = Vec::with_capacity(events.len());
         for event in &events {
-            let subject = self.prefix.booking_event(event.booking.status, event.booking.event_id);
+            let subject = self
+                .prefix
+                .booking_event(event.booking.status, event.booking.event_id);
             let payload = serde_json::to_vec(event).context("encoding a booking event")?;
             let ack = self
                 .js
-                .send_publish(subject, PublishMessage::build().payload(payload.into()).message_id(event.message_id()))
+                .send_publish(
+                    subject,
+                    PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(event.message_id()),
+                )
                 .await
                 .context("publishing a booking event")?;
             acks.push(ack);
         }
-        for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+        for ack in
+            futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
+                .await
+        {
             ack.context("awaiting a booking event's PubAck")?;
         }
         Ok(())
@@ -307,7 +324,10 @@ async fn load_bookings(
     .fetch_all(&mut **tx)
     .await
     .context("loading bookings")?;
-    Ok(rows.into_iter().map(|r| (r.id, (r.snapshot(), false))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.snapshot(), false)))
+        .collect())
 }
 
 /// Writes the batch: new bookings in one insert, cancellations, inventory counts, and removes the
@@ -320,7 +340,11 @@ async fn write(
     commands: &[(usize, BookingCommand)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let new: Vec<&BookingSnapshot> = bookings.values().filter(|(_, is_new)| *is_new).map(|(b, _)| b).collect();
+    let new: Vec<&BookingSnapshot> = bookings
+        .values()
+        .filter(|(_, is_new)| *is_new)
+        .map(|(b, _)| b)
+        .collect();
     insert_bookings(tx, &new).await?;
     if !changes.cancelled.is_empty() {
         sqlx::query("UPDATE bookings SET status = 'cancelled', hold_expires_at = NULL, updated_at = $2 WHERE id = ANY($1)")

@@ -75,13 +75,21 @@ fn plausible_email(email: &str) -> bool {
 
 /// Register an account (role `attendee`) and get an access token.
 #[endpoint(tags("accounts"), request_body = RegisterRequest, responses((status_code = 201, body = TokenOut)))]
-pub async fn register(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn register(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let state = state(depot)?;
     let body: RegisterRequest = parse_json(req, state.settings.max_body_bytes).await?;
     let email = body.email.trim().to_owned();
     let name = body.name.trim().to_owned();
     Checks::default()
-        .check(plausible_email(&email), "email", "must be a valid email address")
+        .check(
+            plausible_email(&email),
+            "email",
+            "must be a valid email address",
+        )
         .check(
             (MIN_PASSWORD..=MAX_PASSWORD).contains(&body.password.chars().count()),
             "password",
@@ -98,7 +106,10 @@ pub async fn register(req: &mut Request, depot: &mut Depot, res: &mut Response) 
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
     let user = insert_user(&state, &email, &hash, &name, Role::Attendee).await?;
-    let (access_token, expires_in) = state.keys.issue(user.id, Role::Attendee).map_err(|e| ApiError::Internal(e.into()))?;
+    let (access_token, expires_in) = state
+        .keys
+        .issue(user.id, Role::Attendee)
+        .map_err(|e| ApiError::Internal(e.into()))?;
     reply(
         res,
         StatusCode::CREATED,
@@ -112,7 +123,13 @@ pub async fn register(req: &mut Request, depot: &mut Depot, res: &mut Response) 
     Ok(())
 }
 
-async fn insert_user(state: &AppState, email: &str, hash: &str, name: &str, role: Role) -> Result<UserOut, ApiError> {
+async fn insert_user(
+    state: &AppState,
+    email: &str,
+    hash: &str,
+    name: &str,
+    role: Role,
+) -> Result<UserOut, ApiError> {
     sqlx::query_as::<_, UserOut>(
         "INSERT INTO users (id, email, password_hash, name, role) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id, email, name, role, created_at",
@@ -144,7 +161,11 @@ struct Credentials {
 
 /// Log in with email and password.
 #[endpoint(tags("accounts"), request_body = LoginRequest, responses((status_code = 200, body = TokenOut)))]
-pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn login(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let state = state(depot)?;
     let body: LoginRequest = parse_json(req, state.settings.max_body_bytes).await?;
     let found = sqlx::query_as::<_, Credentials>(
@@ -166,7 +187,10 @@ pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> 
         return Err(ApiError::Unauthorized);
     };
     let role = Role::parse(&user.role).unwrap_or(Role::Attendee);
-    let (access_token, expires_in) = state.keys.issue(user.id, role).map_err(|e| ApiError::Internal(e.into()))?;
+    let (access_token, expires_in) = state
+        .keys
+        .issue(user.id, role)
+        .map_err(|e| ApiError::Internal(e.into()))?;
     reply(
         res,
         StatusCode::OK,
@@ -191,17 +215,23 @@ pub async fn login(req: &mut Request, depot: &mut Depot, res: &mut Response) -> 
 pub async fn me(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = current_user(depot)?;
     let state = state(depot)?;
-    let found = sqlx::query_as::<_, UserOut>("SELECT id, email, name, role, created_at FROM users WHERE id = $1")
-        .bind(user.id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let found = sqlx::query_as::<_, UserOut>(
+        "SELECT id, email, name, role, created_at FROM users WHERE id = $1",
+    )
+    .bind(user.id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
     reply(res, StatusCode::OK, &found);
     Ok(())
 }
 
 /// Creates the first admin from settings, or makes an existing account with that email an admin.
-pub async fn ensure_admin(pool: &sqlx::PgPool, email: &str, password: &str) -> anyhow::Result<Uuid> {
+pub async fn ensure_admin(
+    pool: &sqlx::PgPool,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<Uuid> {
     let password = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password)).await??;
     let id: Uuid = sqlx::query_scalar(

@@ -26,7 +26,11 @@ pub struct RoleRequest {
 
 /// Set a user's role (admin only). Takes effect at the user's next login.
 #[endpoint(tags("admin"), request_body = RoleRequest, responses((status_code = 200, body = UserOut)))]
-pub async fn set_role(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn set_role(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     caller.require_admin()?;
     let state = state(depot)?;

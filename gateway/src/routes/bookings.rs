@@ -2,7 +2,9 @@
 //! one booking, the caller's bookings, and cancelling (also through the pipeline).
 
 use chrono::{DateTime, Utc};
-use evently_schemas::{BookingCommand, BookingSnapshot, BookingStatus, CancelBooking, ReserveSeats};
+use evently_schemas::{
+    BookingCommand, BookingSnapshot, BookingStatus, CancelBooking, ReserveSeats,
+};
 use salvo::http::{HeaderValue, StatusCode};
 use salvo::oapi::ToSchema;
 use salvo::prelude::*;
@@ -96,10 +98,13 @@ fn select() -> String {
 }
 
 async fn load(state: &AppState, id: Uuid) -> Result<Option<BookingRow>, ApiError> {
-    Ok(sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!("{} WHERE b.id = $1", select())))
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await?)
+    Ok(sqlx::query_as::<_, BookingRow>(sqlx::AssertSqlSafe(format!(
+        "{} WHERE b.id = $1",
+        select()
+    )))
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?)
 }
 
 /// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
@@ -109,7 +114,10 @@ fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
     };
     let key = value.to_str().unwrap_or_default().trim();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
     }
     Ok(Some(key.to_owned()))
 }
@@ -132,13 +140,21 @@ fn count(answer: &'static str) {
     request_body = BookingRequest,
     responses((status_code = 201, body = BookingOut), (status_code = 202, body = BookingOut))
 )]
-pub async fn create_booking(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn create_booking(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let event_id = path_id(req, "id", "event")?;
     let key = idempotency_key(req)?;
     let body: BookingRequest = parse_json(req, state.settings.max_body_bytes).await?;
-    let rules = state.events.get(&state.pool, event_id).await?.ok_or(ApiError::NotFound("event"))?;
+    let rules = state
+        .events
+        .get(&state.pool, event_id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
     Checks::default()
         .check(
             (1..=rules.max_per_booking).contains(&body.quantity),
@@ -151,13 +167,20 @@ pub async fn create_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
         return Err(ApiError::Conflict("the event is not on sale".into()));
     }
     if rules.sales_start.is_some_and(|s| now < s) {
-        return Err(ApiError::Conflict("sales for this event have not opened yet".into()));
+        return Err(ApiError::Conflict(
+            "sales for this event have not opened yet".into(),
+        ));
     }
     if rules.sales_end.is_some_and(|e| now >= e) {
-        return Err(ApiError::Conflict("sales for this event have closed".into()));
+        return Err(ApiError::Conflict(
+            "sales for this event have closed".into(),
+        ));
     }
     let booking_id = match &key {
-        Some(k) => Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{}:{k}", caller.id).as_bytes()),
+        Some(k) => Uuid::new_v5(
+            &IDEMPOTENCY_NAMESPACE,
+            format!("{}:{k}", caller.id).as_bytes(),
+        ),
         None => Uuid::now_v7(),
     };
     if key.is_some()
@@ -170,7 +193,8 @@ pub async fn create_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
             ));
         }
         count("replayed");
-        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
         answer(res, StatusCode::CREATED, existing.snapshot());
         return Ok(());
     }
@@ -183,7 +207,9 @@ pub async fn create_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
         requested_at: now,
     });
     tracing::debug!(booking_id = %booking_id, event_id = %event_id, command_id = %command.command_id(), "publishing a reserve command");
-    let decision = state.decisions.subscribe(booking_id, BookingStatus::is_decided);
+    let decision = state
+        .decisions
+        .subscribe(booking_id, BookingStatus::is_decided);
     let ack = publish_booking_command(&state, &command).await?;
     let decided = if ack.duplicate {
         // A retry of a command already in the stream: it may have been decided before we listened.
@@ -233,7 +259,11 @@ fn visible(caller: &CurrentUser, row: &BookingRow) -> bool {
 
 /// One booking (its holder, the event's organizer, or an admin).
 #[endpoint(tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut)))]
-pub async fn get_booking(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn get_booking(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let id = path_id(req, "id", "booking")?;
@@ -256,15 +286,19 @@ pub async fn get_booking(req: &mut Request, depot: &mut Depot, res: &mut Respons
 /// Cancel a booking (its holder or an admin). Goes through the pipeline, which frees the seats;
 /// cancelling a cancelled booking answers it again.
 #[endpoint(tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut), (status_code = 202, body = BookingOut)))]
-pub async fn cancel_booking(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn cancel_booking(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let id = path_id(req, "id", "booking")?;
     let Some(row) = load(&state, id).await? else {
         return match state.decisions.pending(id) {
-            Some(p) if p.snapshot.user_id == caller.id => {
-                Err(ApiError::Conflict("the booking is still being decided; retry shortly".into()))
-            }
+            Some(p) if p.snapshot.user_id == caller.id => Err(ApiError::Conflict(
+                "the booking is still being decided; retry shortly".into(),
+            )),
             _ => Err(ApiError::NotFound("booking")),
         };
     };
@@ -272,7 +306,9 @@ pub async fn cancel_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
         return Err(ApiError::NotFound("booking"));
     }
     if !caller.owns_or_admin(row.booking.user_id) {
-        return Err(ApiError::Forbidden("only the booking's holder or an admin may cancel it"));
+        return Err(ApiError::Forbidden(
+            "only the booking's holder or an admin may cancel it",
+        ));
     }
     let booking = row.snapshot();
     match booking.status {
@@ -282,7 +318,10 @@ pub async fn cancel_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
         }
         BookingStatus::Held | BookingStatus::Confirmed | BookingStatus::Waitlisted => {}
         other => {
-            return Err(ApiError::Conflict(format!("a {} booking cannot be cancelled", other.as_str())));
+            return Err(ApiError::Conflict(format!(
+                "a {} booking cannot be cancelled",
+                other.as_str()
+            )));
         }
     }
     let command = BookingCommand::Cancel(CancelBooking {
@@ -291,11 +330,16 @@ pub async fn cancel_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
         requested_by: caller.id,
         requested_at: Utc::now(),
     });
-    let decision = state.decisions.subscribe(id, |s| s == BookingStatus::Cancelled);
+    let decision = state
+        .decisions
+        .subscribe(id, |s| s == BookingStatus::Cancelled);
     publish_booking_command(&state, &command).await?;
     let cancelled = match decision.wait(state.settings.decision_wait()).await {
         Some(b) => Some(b),
-        None => load(&state, id).await?.map(BookingRow::snapshot).filter(|b| b.status == BookingStatus::Cancelled),
+        None => load(&state, id)
+            .await?
+            .map(BookingRow::snapshot)
+            .filter(|b| b.status == BookingStatus::Cancelled),
     };
     match cancelled {
         Some(b) => reply(res, StatusCode::OK, &BookingOut::from(b)),
@@ -310,7 +354,11 @@ pub async fn cancel_booking(req: &mut Request, depot: &mut Depot, res: &mut Resp
     parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status_code = 200, body = Page<BookingOut>))
 )]
-pub async fn my_bookings(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn my_bookings(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let page = PageRequest::from_request(req)?;
@@ -319,7 +367,12 @@ pub async fn my_bookings(req: &mut Request, depot: &mut Depot, res: &mut Respons
         Some(s) => Some(
             BookingStatus::parse(&s)
                 .filter(|s| s.is_decided())
-                .ok_or_else(|| ApiError::field("status", "must be held, confirmed, rejected, waitlisted, cancelled or expired"))?,
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "status",
+                        "must be held, confirmed, rejected, waitlisted, cancelled or expired",
+                    )
+                })?,
         ),
     };
     let (after_at, after_id) = page.after.unzip();
@@ -336,7 +389,11 @@ pub async fn my_bookings(req: &mut Request, depot: &mut Depot, res: &mut Respons
     .bind(page.limit + 1)
     .fetch_all(&state.pool)
     .await?;
-    let out: Page<BookingOut> = page.page(rows, |r| (r.booking.created_at, r.booking.id), |r| BookingOut::from(r.snapshot()));
+    let out: Page<BookingOut> = page.page(
+        rows,
+        |r| (r.booking.created_at, r.booking.id),
+        |r| BookingOut::from(r.snapshot()),
+    );
     reply(res, StatusCode::OK, &out);
     Ok(())
 }

@@ -155,24 +155,57 @@ const SELECT: &str = "SELECT e.id, e.venue_id, e.organizer_id, e.name, e.descrip
 fn validate(body: &EventRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
     let name = body.name.trim();
     let category = body.category.trim();
-    let currency_ok = body.currency.len() == 3 && body.currency.chars().all(|c| c.is_ascii_uppercase());
+    let currency_ok =
+        body.currency.len() == 3 && body.currency.chars().all(|c| c.is_ascii_uppercase());
     let max = body.max_per_booking.unwrap_or(10);
     let hold = body.hold_minutes.unwrap_or(10);
     Checks::default()
-        .check(!name.is_empty() && name.chars().count() <= 200, "name", "must be 1 to 200 characters")
-        .check(body.description.chars().count() <= 10_000, "description", "must be at most 10000 characters")
+        .check(
+            !name.is_empty() && name.chars().count() <= 200,
+            "name",
+            "must be 1 to 200 characters",
+        )
+        .check(
+            body.description.chars().count() <= 10_000,
+            "description",
+            "must be at most 10000 characters",
+        )
         .check(
             !category.is_empty() && category.chars().count() <= 50,
             "category",
             "must be 1 to 50 characters",
         )
         .check(body.starts_at > now, "starts_at", "must be in the future")
-        .check(body.ends_at > body.starts_at, "ends_at", "must be after starts_at")
-        .check((1..=1_000_000).contains(&body.capacity), "capacity", "must be from 1 to 1000000")
-        .check((0..=100_000_000).contains(&body.price_cents), "price_cents", "must be from 0 to 100000000")
-        .check(currency_ok, "currency", "must be an ISO 4217 code such as EUR")
-        .check((1..=100).contains(&max), "max_per_booking", "must be from 1 to 100")
-        .check((1..=1440).contains(&hold), "hold_minutes", "must be from 1 to 1440")
+        .check(
+            body.ends_at > body.starts_at,
+            "ends_at",
+            "must be after starts_at",
+        )
+        .check(
+            (1..=1_000_000).contains(&body.capacity),
+            "capacity",
+            "must be from 1 to 1000000",
+        )
+        .check(
+            (0..=100_000_000).contains(&body.price_cents),
+            "price_cents",
+            "must be from 0 to 100000000",
+        )
+        .check(
+            currency_ok,
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        )
+        .check(
+            (1..=100).contains(&max),
+            "max_per_booking",
+            "must be from 1 to 100",
+        )
+        .check(
+            (1..=1440).contains(&hold),
+            "hold_minutes",
+            "must be from 1 to 1440",
+        )
         .check(
             match (body.sales_start, body.sales_end) {
                 (Some(s), Some(e)) => s < e,
@@ -191,16 +224,21 @@ fn validate(body: &EventRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
 
 /// Create an event at a venue you own (organizers and admins).
 #[endpoint(tags("events"), request_body = EventRequest, responses((status_code = 201, body = EventOut)))]
-pub async fn create_event(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn create_event(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     caller.require_organizer()?;
     let state = state(depot)?;
     let body: EventRequest = parse_json(req, state.settings.max_body_bytes).await?;
     validate(&body, Utc::now())?;
-    let venue: Option<(Uuid, i32)> = sqlx::query_as("SELECT owner_id, capacity FROM venues WHERE id = $1")
-        .bind(body.venue_id)
-        .fetch_optional(&state.pool)
-        .await?;
+    let venue: Option<(Uuid, i32)> =
+        sqlx::query_as("SELECT owner_id, capacity FROM venues WHERE id = $1")
+            .bind(body.venue_id)
+            .fetch_optional(&state.pool)
+            .await?;
     let Some((owner, venue_capacity)) = venue else {
         return Err(ApiError::field("venue_id", "no such venue"));
     };
@@ -244,7 +282,9 @@ pub async fn create_event(req: &mut Request, depot: &mut Depot, res: &mut Respon
         .await?;
     tx.commit().await?;
     tracing::info!(event_id = %id, organizer_id = %caller.id, "event created");
-    let row = fetch(&state.pool, id).await?.ok_or(ApiError::NotFound("event"))?;
+    let row = fetch(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
     set_location(res, &format!("/api/v1/events/{id}"));
     set_etag(res, &row.etag());
     reply(res, StatusCode::CREATED, &EventOut::from(row));
@@ -266,10 +306,16 @@ fn set_etag(res: &mut Response, etag: &str) {
 
 /// One event with its live availability. Answers `304` to a matching `If-None-Match`.
 #[endpoint(tags("events"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = EventOut)))]
-pub async fn get_event(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn get_event(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let state = state(depot)?;
     let id = path_id(req, "id", "event")?;
-    let row = fetch(&state.pool, id).await?.ok_or(ApiError::NotFound("event"))?;
+    let row = fetch(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
     let etag = row.etag();
     set_etag(res, &etag);
     let fresh = req
@@ -297,28 +343,64 @@ struct Filters {
     available_only: bool,
 }
 
-fn query_param<T>(req: &Request, name: &str, parse: impl Fn(&str) -> Option<T>, hint: &str) -> Result<Option<T>, ApiError> {
+fn query_param<T>(
+    req: &Request,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    hint: &str,
+) -> Result<Option<T>, ApiError> {
     match req.query::<String>(name) {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
-        Some(s) => parse(&s).map(Some).ok_or_else(|| ApiError::field(name, hint)),
+        Some(s) => parse(&s)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(name, hint)),
     }
 }
 
 impl Filters {
     fn from_request(req: &Request) -> Result<Self, ApiError> {
-        let time = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc));
+        let time = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
         let price = |s: &str| s.parse::<i64>().ok().filter(|p| *p >= 0);
         Ok(Self {
-            q: query_param(req, "q", |s| (s.chars().count() <= 200).then(|| s.to_owned()), "must be at most 200 characters")?,
+            q: query_param(
+                req,
+                "q",
+                |s| (s.chars().count() <= 200).then(|| s.to_owned()),
+                "must be at most 200 characters",
+            )?,
             category: query_param(req, "category", |s| Some(s.trim().to_lowercase()), "")?,
-            venue_id: query_param(req, "venue_id", |s| Uuid::parse_str(s).ok(), "must be a UUID")?,
+            venue_id: query_param(
+                req,
+                "venue_id",
+                |s| Uuid::parse_str(s).ok(),
+                "must be a UUID",
+            )?,
             from: query_param(req, "from", time, "must be an RFC 3339 time")?,
             to: query_param(req, "to", time, "must be an RFC 3339 time")?,
-            min_price: query_param(req, "min_price", price, "must be a non-negative integer (minor units)")?,
-            max_price: query_param(req, "max_price", price, "must be a non-negative integer (minor units)")?,
-            available_only: query_param(req, "available_only", |s| s.parse::<bool>().ok(), "must be true or false")?
-                .unwrap_or(false),
+            min_price: query_param(
+                req,
+                "min_price",
+                price,
+                "must be a non-negative integer (minor units)",
+            )?,
+            max_price: query_param(
+                req,
+                "max_price",
+                price,
+                "must be a non-negative integer (minor units)",
+            )?,
+            available_only: query_param(
+                req,
+                "available_only",
+                |s| s.parse::<bool>().ok(),
+                "must be true or false",
+            )?
+            .unwrap_or(false),
         })
     }
 }
@@ -338,12 +420,19 @@ impl Filters {
     ),
     responses((status_code = 200, body = Page<EventOut>))
 )]
-pub async fn list_events(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn list_events(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let state = state(depot)?;
     let page = PageRequest::from_request(req)?;
     let f = Filters::from_request(req)?;
     let pattern = f.q.map(|q| {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
     let (after_at, after_id) = page.after.unzip();

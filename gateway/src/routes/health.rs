@@ -27,7 +27,15 @@ pub struct Health {
 /// The process is up.
 #[endpoint(tags("operations"), responses((status_code = 200, body = Health)))]
 pub async fn live(res: &mut Response) {
-    reply(res, StatusCode::OK, &Health { status: "ok", database: "unchecked", nats: "unchecked" });
+    reply(
+        res,
+        StatusCode::OK,
+        &Health {
+            status: "ok",
+            database: "unchecked",
+            nats: "unchecked",
+        },
+    );
 }
 
 /// PostgreSQL and NATS are reachable: `200`, else `503`.
@@ -50,7 +58,8 @@ pub async fn ready(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError
     if db_ok && nats_ok {
         reply(res, StatusCode::OK, &health);
     } else {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         reply(res, StatusCode::SERVICE_UNAVAILABLE, &health);
     }
     Ok(())

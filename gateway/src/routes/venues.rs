@@ -48,17 +48,37 @@ const COLUMNS: &str = "id, owner_id, name, address, city, capacity, created_at";
 
 /// Create a venue (organizers and admins).
 #[endpoint(tags("venues"), request_body = VenueRequest, responses((status_code = 201, body = VenueOut)))]
-pub async fn create_venue(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn create_venue(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     caller.require_organizer()?;
     let state = state(depot)?;
     let body: VenueRequest = parse_json(req, state.settings.max_body_bytes).await?;
     let name = body.name.trim();
     Checks::default()
-        .check(!name.is_empty() && name.chars().count() <= 200, "name", "must be 1 to 200 characters")
-        .check(body.address.chars().count() <= 500, "address", "must be at most 500 characters")
-        .check(body.city.chars().count() <= 200, "city", "must be at most 200 characters")
-        .check((1..=1_000_000).contains(&body.capacity), "capacity", "must be from 1 to 1000000")
+        .check(
+            !name.is_empty() && name.chars().count() <= 200,
+            "name",
+            "must be 1 to 200 characters",
+        )
+        .check(
+            body.address.chars().count() <= 500,
+            "address",
+            "must be at most 500 characters",
+        )
+        .check(
+            body.city.chars().count() <= 200,
+            "city",
+            "must be at most 200 characters",
+        )
+        .check(
+            (1..=1_000_000).contains(&body.capacity),
+            "capacity",
+            "must be from 1 to 1000000",
+        )
         .finish()?;
     let venue = sqlx::query_as::<_, VenueOut>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO venues (id, owner_id, name, address, city, capacity) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -79,7 +99,11 @@ pub async fn create_venue(req: &mut Request, depot: &mut Depot, res: &mut Respon
 
 /// List venues, oldest first.
 #[endpoint(tags("venues"), parameters(("limit" = Option<i64>, Query, description = "1-100, default 20"), ("cursor" = Option<String>, Query, description = "from `next_cursor`")), responses((status_code = 200, body = Page<VenueOut>)))]
-pub async fn list_venues(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn list_venues(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let state = state(depot)?;
     let page = PageRequest::from_request(req)?;
     let (after_at, after_id) = page.after.unzip();
@@ -92,20 +116,30 @@ pub async fn list_venues(req: &mut Request, depot: &mut Depot, res: &mut Respons
     .bind(page.limit + 1)
     .fetch_all(&state.pool)
     .await?;
-    reply(res, StatusCode::OK, &page.page(rows, |v| (v.created_at, v.id), |v| v));
+    reply(
+        res,
+        StatusCode::OK,
+        &page.page(rows, |v| (v.created_at, v.id), |v| v),
+    );
     Ok(())
 }
 
 /// One venue.
 #[endpoint(tags("venues"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = VenueOut)))]
-pub async fn get_venue(req: &mut Request, depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
+pub async fn get_venue(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
     let state = state(depot)?;
     let id = path_id(req, "id", "venue")?;
-    let venue = sqlx::query_as::<_, VenueOut>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM venues WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(ApiError::NotFound("venue"))?;
+    let venue = sqlx::query_as::<_, VenueOut>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM venues WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound("venue"))?;
     reply(res, StatusCode::OK, &venue);
     Ok(())
 }

@@ -26,7 +26,11 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base_url: String,
     /// The database Evently uses (to create users and check the result).
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:15432/postgres")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:15432/postgres"
+    )]
     database_url: String,
     /// The token signing secret; default: `EVENTLY_JWT_SECRET`, else `.evently/jwt_secret`.
     #[arg(long, env = "EVENTLY_JWT_SECRET", hide_env_values = true)]
@@ -69,7 +73,10 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()?;
 
-    println!("setting up: {} users, an event with {} seats", args.requests, args.seats);
+    println!(
+        "setting up: {} users, an event with {} seats",
+        args.requests, args.seats
+    );
     let organizer = Uuid::now_v7();
     insert_users(&pool, &[organizer], "organizer").await?;
     let organizer_token = keys.issue(organizer, Role::Organizer)?.0;
@@ -85,7 +92,10 @@ async fn main() -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?,
     );
 
-    println!("firing {} booking requests from {} connections at {}", args.requests, args.connections, args.base_url);
+    println!(
+        "firing {} booking requests from {} connections at {}",
+        args.requests, args.connections, args.base_url
+    );
     let url = Arc::new(format!("{}/api/v1/events/{event}/bookings", args.base_url));
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -105,7 +115,9 @@ async fn main() -> anyhow::Result<()> {
         tally.rejected += t.rejected;
         tally.errors += t.errors;
         tally.pending.extend(t.pending);
-        tally.error_samples.extend(t.error_samples.into_iter().take(3));
+        tally
+            .error_samples
+            .extend(t.error_samples.into_iter().take(3));
     }
     let fired = started.elapsed();
     let answered_pending = tally.pending.len();
@@ -120,24 +132,32 @@ async fn main() -> anyhow::Result<()> {
     }
     let decided = started.elapsed();
 
-    let (sold, capacity): (i32, i32) = sqlx::query_as("SELECT sold, capacity FROM inventory WHERE event_id = $1")
-        .bind(event)
-        .fetch_one(&pool)
-        .await?;
-    let confirmed_in_db: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'confirmed'")
+    let (sold, capacity): (i32, i32) =
+        sqlx::query_as("SELECT sold, capacity FROM inventory WHERE event_id = $1")
             .bind(event)
             .fetch_one(&pool)
             .await?;
+    let confirmed_in_db: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'confirmed'",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await?;
     let ms = |v: u64| v as f64 / 1000.0;
     println!();
     println!("requests            {}", args.requests);
     println!("connections         {}", args.connections);
     println!("seats               {}", args.seats);
     println!("fired in            {:.2} s", fired.as_secs_f64());
-    println!("requests/s          {:.0}", args.requests as f64 / fired.as_secs_f64());
+    println!(
+        "requests/s          {:.0}",
+        args.requests as f64 / fired.as_secs_f64()
+    );
     println!("all decided after   {:.2} s", decided.as_secs_f64());
-    println!("decided bookings/s  {:.0}", args.requests as f64 / decided.as_secs_f64());
+    println!(
+        "decided bookings/s  {:.0}",
+        args.requests as f64 / decided.as_secs_f64()
+    );
     println!(
         "POST latency ms     p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}",
         ms(latency.value_at_quantile(0.50)),
@@ -146,7 +166,10 @@ async fn main() -> anyhow::Result<()> {
         ms(latency.max())
     );
     println!("answered 202        {answered_pending}");
-    println!("confirmed           {} (database: {confirmed_in_db}, inventory sold {sold}/{capacity})", tally.confirmed);
+    println!(
+        "confirmed           {} (database: {confirmed_in_db}, inventory sold {sold}/{capacity})",
+        tally.confirmed
+    );
     println!("rejected            {}", tally.rejected);
     println!("errors              {}", tally.errors);
     for sample in &tally.error_samples {
@@ -161,13 +184,28 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn fire(http: reqwest::Client, url: Arc<String>, next: Arc<AtomicUsize>, tokens: Arc<Vec<String>>) -> Tally {
-    let mut tally = Tally { latency: Histogram::new(3).ok(), ..Tally::default() };
+async fn fire(
+    http: reqwest::Client,
+    url: Arc<String>,
+    next: Arc<AtomicUsize>,
+    tokens: Arc<Vec<String>>,
+) -> Tally {
+    let mut tally = Tally {
+        latency: Histogram::new(3).ok(),
+        ..Tally::default()
+    };
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(token) = tokens.get(index) else { break };
+        let Some(token) = tokens.get(index) else {
+            break;
+        };
         let sent = Instant::now();
-        let res = http.post(url.as_str()).bearer_auth(token).json(&json!({"quantity": 1})).send().await;
+        let res = http
+            .post(url.as_str())
+            .bearer_auth(token)
+            .json(&json!({"quantity": 1}))
+            .send()
+            .await;
         let outcome = match res {
             Ok(res) => {
                 let status = res.status().as_u16();
@@ -201,10 +239,19 @@ async fn fire(http: reqwest::Client, url: Arc<String>, next: Arc<AtomicUsize>, t
     tally
 }
 
-async fn wait_decided(http: &reqwest::Client, base: &str, token: &str, id: Uuid) -> anyhow::Result<Option<String>> {
+async fn wait_decided(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: Uuid,
+) -> anyhow::Result<Option<String>> {
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        let res = http.get(format!("{base}/api/v1/bookings/{id}")).bearer_auth(token).send().await?;
+        let res = http
+            .get(format!("{base}/api/v1/bookings/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await?;
         if res.status() == 200 {
             let body: Value = res.json().await?;
             if let Some(status) = body["status"].as_str().filter(|s| *s != "pending") {
@@ -217,7 +264,10 @@ async fn wait_decided(http: &reqwest::Client, base: &str, token: &str, id: Uuid)
 }
 
 async fn insert_users(pool: &sqlx::PgPool, ids: &[Uuid], role: &str) -> anyhow::Result<()> {
-    let emails: Vec<String> = ids.iter().map(|id| format!("load-{}@example.com", id.simple())).collect();
+    let emails: Vec<String> = ids
+        .iter()
+        .map(|id| format!("load-{}@example.com", id.simple()))
+        .collect();
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, name, role) \
          SELECT id, email, 'load-test-user-cannot-log-in', 'Load Test', $3 FROM unnest($1::uuid[], $2::text[]) AS u(id, email)",
@@ -256,5 +306,8 @@ async fn create_event(http: &reqwest::Client, args: &Args, token: &str) -> anyho
         .error_for_status()?
         .json()
         .await?;
-    event["id"].as_str().and_then(|s| s.parse().ok()).context("event id in the response")
+    event["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .context("event id in the response")
 }

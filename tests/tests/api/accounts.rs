@@ -5,7 +5,11 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_registered_user_logs_in_and_sees_themselves() {
-    let app = TestApp::spawn_with(evently_tests::app::TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(evently_tests::app::TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let user = app.register().await;
     let token = app.login(&user.email.to_uppercase(), &user.password).await;
     let res = app.get("/me", Some(&token)).await;
@@ -16,7 +20,11 @@ async fn a_registered_user_logs_in_and_sees_themselves() {
     assert!(me.get("password_hash").is_none());
 
     let again = app
-        .post("/auth/register", None, &json!({"email": user.email, "password": "another long password", "name": "X"}))
+        .post(
+            "/auth/register",
+            None,
+            &json!({"email": user.email, "password": "another long password", "name": "X"}),
+        )
         .await;
     assert_eq!(again.status(), 409, "the same email cannot register twice");
     app.shutdown().await;
@@ -24,7 +32,11 @@ async fn a_registered_user_logs_in_and_sees_themselves() {
 
 #[tokio::test]
 async fn a_wrong_password_or_unknown_email_is_refused_alike() {
-    let app = TestApp::spawn_with(evently_tests::app::TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(evently_tests::app::TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let user = app.register().await;
     for body in [
         json!({"email": user.email, "password": "not the password"}),
@@ -41,14 +53,20 @@ async fn a_wrong_password_or_unknown_email_is_refused_alike() {
 
 #[tokio::test]
 async fn forged_expired_or_malformed_tokens_are_refused() {
-    let app = TestApp::spawn_with(evently_tests::app::TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(evently_tests::app::TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let user = app.register().await;
     // Signed with another key.
     let other = evently_runtime::identity::TokenKeys::new(
         &evently_runtime::settings::Secret::new("some-other-secret-that-is-long-enough"),
         std::time::Duration::from_secs(60),
     );
-    let (forged, _) = other.issue(user.id, evently_runtime::identity::Role::Admin).expect("issue");
+    let (forged, _) = other
+        .issue(user.id, evently_runtime::identity::Role::Admin)
+        .expect("issue");
     // The real token with its payload changed to claim the admin role.
     let mut parts: Vec<String> = user.token.split('.').map(str::to_owned).collect();
     parts[1] = parts[1].chars().rev().collect();
@@ -66,10 +84,18 @@ async fn forged_expired_or_malformed_tokens_are_refused() {
 
 #[tokio::test]
 async fn an_attendee_cannot_create_venues_or_events_but_an_organizer_can() {
-    let app = TestApp::spawn_with(evently_tests::app::TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(evently_tests::app::TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let attendee = app.register().await;
     let res = app
-        .post("/venues", Some(&attendee.token), &json!({"name": "Hall", "capacity": 10}))
+        .post(
+            "/venues",
+            Some(&attendee.token),
+            &json!({"name": "Hall", "capacity": 10}),
+        )
         .await;
     assert_eq!(res.status(), 403);
     let organizer = app.user_with_role("organizer").await;
@@ -105,19 +131,32 @@ async fn an_attendee_cannot_create_venues_or_events_but_an_organizer_can() {
 
 #[tokio::test]
 async fn only_an_admin_changes_roles() {
-    let app = TestApp::spawn_with(evently_tests::app::TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(evently_tests::app::TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let user = app.register().await;
     let admin = app.user_with_role("admin").await;
     let path = format!("/admin/users/{}/role", user.id);
     let put = |token: String, role: &'static str| {
-        let req = app.http.put(app.url(&path)).bearer_auth(token).json(&json!({"role": role}));
+        let req = app
+            .http
+            .put(app.url(&path))
+            .bearer_auth(token)
+            .json(&json!({"role": role}));
         async move { req.send().await.expect("PUT") }
     };
     assert_eq!(put(user.token.clone(), "admin").await.status(), 403);
     assert_eq!(put(admin.token.clone(), "wizard").await.status(), 422);
     assert_eq!(put(admin.token.clone(), "organizer").await.status(), 200);
     let token = app.login(&user.email, &user.password).await;
-    let me: Value = app.get("/me", Some(&token)).await.json().await.expect("json");
+    let me: Value = app
+        .get("/me", Some(&token))
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(me["role"], "organizer");
     app.shutdown().await;
 }

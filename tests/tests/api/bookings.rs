@@ -16,7 +16,10 @@ async fn book_all_at_once(app: &TestApp, users: &[TestUser], event: Uuid) -> Vec
         assert!(status == 201 || status == 202, "booking answered {status}");
         let body: Value = res.json().await.expect("json");
         if status == 202 {
-            let id: Uuid = body["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+            let id: Uuid = body["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("id");
             app.wait_decided(u, id).await
         } else {
             body
@@ -40,14 +43,27 @@ async fn three_hundred_users_racing_for_fifty_seats_get_exactly_fifty() {
 
     assert_eq!(count(&decisions, "confirmed"), 50);
     assert_eq!(count(&decisions, "rejected"), 250);
-    assert!(decisions.iter().filter(|d| d["status"] == "rejected").all(|d| d["reason"] == "sold_out"));
-    let ids: HashSet<_> = decisions.iter().map(|d| d["id"].as_str().unwrap_or_default().to_owned()).collect();
+    assert!(
+        decisions
+            .iter()
+            .filter(|d| d["status"] == "rejected")
+            .all(|d| d["reason"] == "sold_out")
+    );
+    let ids: HashSet<_> = decisions
+        .iter()
+        .map(|d| d["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
     assert_eq!(ids.len(), 300, "every request got its own booking");
     let (sold, held, capacity) = app.seats(event).await;
     assert_eq!((sold, held, capacity), (50, 0, 50));
     assert_eq!(app.count_bookings(event, "confirmed").await, 50);
     assert_eq!(app.count_bookings(event, "rejected").await, 250);
-    let shown: Value = app.get(&format!("/events/{event}"), None).await.json().await.expect("json");
+    let shown: Value = app
+        .get(&format!("/events/{event}"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(shown["availability"]["available"], 0);
     app.shutdown().await;
 }
@@ -61,10 +77,19 @@ async fn contention_never_turns_into_false_rejections() {
 
     let decisions = book_all_at_once(&app, &users, event).await;
 
-    assert_eq!(count(&decisions, "confirmed"), 120, "every request fits: none may be rejected");
+    assert_eq!(
+        count(&decisions, "confirmed"),
+        120,
+        "every request fits: none may be rejected"
+    );
     let (sold, _, _) = app.seats(event).await;
     assert_eq!(sold, 120);
-    let shown: Value = app.get(&format!("/events/{event}"), None).await.json().await.expect("json");
+    let shown: Value = app
+        .get(&format!("/events/{event}"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(shown["availability"]["available"], 30);
     app.shutdown().await;
 }
@@ -111,32 +136,92 @@ async fn cancelling_frees_the_seat_and_only_the_holder_sees_or_cancels_it() {
     let holder = app.register().await;
     let stranger = app.register().await;
 
-    let booking: Value = app.book(&holder, event, 1, None).await.json().await.expect("json");
+    let booking: Value = app
+        .book(&holder, event, 1, None)
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(booking["status"], "confirmed");
     let id = booking["id"].as_str().expect("id").to_owned();
-    let sold_out: Value = app.book(&stranger, event, 1, None).await.json().await.expect("json");
+    let sold_out: Value = app
+        .book(&stranger, event, 1, None)
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(sold_out["reason"], "sold_out");
 
-    assert_eq!(app.get(&format!("/bookings/{id}"), Some(&stranger.token)).await.status(), 404);
-    let res = app.post(&format!("/bookings/{id}/cancel"), Some(&stranger.token), &serde_json::json!({})).await;
+    assert_eq!(
+        app.get(&format!("/bookings/{id}"), Some(&stranger.token))
+            .await
+            .status(),
+        404
+    );
+    let res = app
+        .post(
+            &format!("/bookings/{id}/cancel"),
+            Some(&stranger.token),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 404);
-    assert_eq!(app.get(&format!("/bookings/{id}"), Some(&organizer.token)).await.status(), 200, "the event's organizer sees it");
-    let mine: Value = app.get("/me/bookings", Some(&stranger.token)).await.json().await.expect("json");
-    assert!(mine["items"].as_array().expect("items").iter().all(|b| b["id"] != id.as_str()));
+    assert_eq!(
+        app.get(&format!("/bookings/{id}"), Some(&organizer.token))
+            .await
+            .status(),
+        200,
+        "the event's organizer sees it"
+    );
+    let mine: Value = app
+        .get("/me/bookings", Some(&stranger.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        mine["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|b| b["id"] != id.as_str())
+    );
 
-    let res = app.post(&format!("/bookings/{id}/cancel"), Some(&holder.token), &serde_json::json!({})).await;
+    let res = app
+        .post(
+            &format!("/bookings/{id}/cancel"),
+            Some(&holder.token),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let cancelled: Value = res.json().await.expect("json");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(app.seats(event).await.0, 0);
     // Cancelling again answers the same; the seat can be booked again.
-    let res = app.post(&format!("/bookings/{id}/cancel"), Some(&holder.token), &serde_json::json!({})).await;
+    let res = app
+        .post(
+            &format!("/bookings/{id}/cancel"),
+            Some(&holder.token),
+            &serde_json::json!({}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.seats(event).await.0, 0);
-    let again: Value = app.book(&stranger, event, 1, None).await.json().await.expect("json");
+    let again: Value = app
+        .book(&stranger, event, 1, None)
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(again["status"], "confirmed");
 
-    let mine: Value = app.get("/me/bookings?status=cancelled", Some(&holder.token)).await.json().await.expect("json");
+    let mine: Value = app
+        .get("/me/bookings?status=cancelled", Some(&holder.token))
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
     app.shutdown().await;
 }
@@ -157,7 +242,12 @@ async fn my_bookings_are_paginated_newest_first() {
             Some(c) => format!("/me/bookings?limit=2&cursor={c}"),
             None => "/me/bookings?limit=2".to_owned(),
         };
-        let page: Value = app.get(&path, Some(&user.token)).await.json().await.expect("json");
+        let page: Value = app
+            .get(&path, Some(&user.token))
+            .await
+            .json()
+            .await
+            .expect("json");
         for b in page["items"].as_array().expect("items") {
             let at = b["created_at"].as_str().expect("created_at");
             seen.push(chrono::DateTime::parse_from_rfc3339(at).expect("time"));

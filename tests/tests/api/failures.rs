@@ -44,7 +44,11 @@ async fn stream_count(app: &TestApp, stream: &str, filter: &str) -> u64 {
 
 #[tokio::test]
 async fn a_command_delivered_twice_books_once() {
-    let app = TestApp::spawn_with(TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let organizer = app.user_with_role("organizer").await;
     let event = app.create_event(&organizer, 5, 0).await;
     let user = app.register().await;
@@ -56,18 +60,27 @@ async fn a_command_delivered_twice_books_once() {
         deliveries: 1,
         stream_sequence: 1,
     };
-    let handler = Reservations::new(app.pool.clone(), evently_runtime::nats::jetstream(app.nats_client()), app.prefix.clone());
+    let handler = Reservations::new(
+        app.pool.clone(),
+        evently_runtime::nats::jetstream(app.nats_client()),
+        app.prefix.clone(),
+    );
 
     // The step commits, then the process dies before the ack: the same message comes again.
     let first = handler.handle(std::slice::from_ref(&message)).await;
-    let redelivered = Incoming { deliveries: 2, ..message.clone() };
+    let redelivered = Incoming {
+        deliveries: 2,
+        ..message.clone()
+    };
     let second = handler.handle(&[redelivered.clone(), redelivered]).await;
 
     assert!(matches!(first[..], [Outcome::Done]));
     assert!(second.iter().all(|o| matches!(o, Outcome::Done)));
     assert_eq!(app.seats(event).await.0, 1);
     assert_eq!(app.count_bookings(event, "confirmed").await, 1);
-    let subject = app.prefix.booking_event(evently_schemas::BookingStatus::Confirmed, event);
+    let subject = app
+        .prefix
+        .booking_event(evently_schemas::BookingStatus::Confirmed, event);
     assert_eq!(
         stream_count(&app, &app.prefix.evt_stream(), &subject).await,
         1,
@@ -102,7 +115,10 @@ async fn a_copy_of_a_command_that_escapes_the_duplicate_window_books_once() {
     .await;
     app.eventually("every copy is acknowledged", || async {
         let js = evently_runtime::nats::jetstream(app.nats_client());
-        let stream = js.get_stream(app.prefix.cmd_stream()).await.expect("stream");
+        let stream = js
+            .get_stream(app.prefix.cmd_stream())
+            .await
+            .expect("stream");
         let mut consumer: async_nats::jetstream::consumer::PullConsumer =
             stream.get_consumer("reservations").await.expect("consumer");
         let info = consumer.info().await.expect("info");
@@ -115,7 +131,12 @@ async fn a_copy_of_a_command_that_escapes_the_duplicate_window_books_once() {
 
 #[tokio::test]
 async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
-    let mut app = TestApp::spawn_with(TestOptions { consumers: false, batch_size: 16, ..Default::default() }).await;
+    let mut app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        batch_size: 16,
+        ..Default::default()
+    })
+    .await;
     let organizer = app.user_with_role("organizer").await;
     let event = app.create_event(&organizer, 300, 0).await;
     let users = app.bulk_users(400).await;
@@ -141,24 +162,39 @@ async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
     // Start, and kill the consumers as soon as the first batches have committed.
     app.start_consumers();
     app.eventually("some bookings are written", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&app.pool).await.expect("count");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
         n > 0
     })
     .await;
     app.kill_consumers().await;
-    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&app.pool).await.expect("count");
-    assert!(written < 400, "the kill came mid-stream ({written} written)");
+    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert!(
+        written < 400,
+        "the kill came mid-stream ({written} written)"
+    );
 
     // Restarted, the consumer finishes; redelivered messages change nothing.
     app.start_consumers();
     let started = Instant::now();
     app.eventually("all 400 commands are decided", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&app.pool).await.expect("count");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
         n == 400
     })
     .await;
     app.eventually("every message is acknowledged", || async {
-        let stream = js.get_stream(app.prefix.cmd_stream()).await.expect("stream");
+        let stream = js
+            .get_stream(app.prefix.cmd_stream())
+            .await
+            .expect("stream");
         let mut consumer: async_nats::jetstream::consumer::PullConsumer =
             stream.get_consumer("reservations").await.expect("consumer");
         let info = consumer.info().await.expect("info");
@@ -169,11 +205,12 @@ async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
     assert_eq!(app.count_bookings(event, "confirmed").await, 300);
     assert_eq!(app.count_bookings(event, "rejected").await, 100);
     assert_eq!(app.seats(event).await.0, 300);
-    let per_user: i64 = sqlx::query_scalar("SELECT count(DISTINCT user_id) FROM bookings WHERE event_id = $1")
-        .bind(event)
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let per_user: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT user_id) FROM bookings WHERE event_id = $1")
+            .bind(event)
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
     assert_eq!(per_user, 400, "one booking per command");
     app.shutdown().await;
 }
@@ -191,7 +228,12 @@ async fn with_nats_down_booking_answers_503_and_recovers_after_restart() {
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let ready = app.http.get(format!("{}/health/ready", app.base)).send().await.expect("ready");
+    let ready = app
+        .http
+        .get(format!("{}/health/ready", app.base))
+        .send()
+        .await
+        .expect("ready");
     assert_eq!(ready.status(), 503);
 
     app.nats.restart().await.expect("restart nats");
@@ -199,12 +241,26 @@ async fn with_nats_down_booking_answers_503_and_recovers_after_restart() {
     let booked = loop {
         let res = app.book(&user, event, 1, Some("while-down")).await;
         let status = res.status().as_u16();
-        assert!(status == 201 || status == 202 || status == 503, "answered {status}");
+        assert!(
+            status == 201 || status == 202 || status == 503,
+            "answered {status}"
+        );
         if status != 503 {
             let body: Value = res.json().await.expect("json");
-            break app.wait_decided(&user, body["id"].as_str().and_then(|s| s.parse().ok()).expect("id")).await;
+            break app
+                .wait_decided(
+                    &user,
+                    body["id"]
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .expect("id"),
+                )
+                .await;
         }
-        assert!(Instant::now() < deadline, "booking did not recover after NATS restarted");
+        assert!(
+            Instant::now() < deadline,
+            "booking did not recover after NATS restarted"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(booked["status"], "confirmed");
