@@ -267,3 +267,64 @@ async fn with_nats_down_booking_answers_503_and_recovers_after_restart() {
     assert_eq!(app.seats(event).await.0, 2);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_booking_not_decided_in_time_answers_202_and_its_location_shows_the_decision_later() {
+    let mut app = TestApp::spawn_with(TestOptions { consumers: false, decision_wait_ms: 200, ..Default::default() }).await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 3, 0).await;
+    let user = app.register().await;
+
+    let res = app.book(&user, event, 2, Some("slow-pipeline")).await;
+    assert_eq!(res.status(), 202);
+    let location = res.headers()["location"].to_str().expect("location").to_owned();
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(location, format!("/api/v1/bookings/{}", body["id"].as_str().expect("id")));
+    let polled: Value = app.http.get(format!("{}{location}", app.base)).bearer_auth(&user.token).send().await.expect("GET").json().await.expect("json");
+    assert_eq!(polled["status"], "pending");
+    let stranger = app.register().await;
+    let res = app.http.get(format!("{}{location}", app.base)).bearer_auth(&stranger.token).send().await.expect("GET");
+    assert_eq!(res.status(), 404, "a pending booking is its holder's only");
+
+    app.start_consumers();
+    let id = body["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let decided = app.wait_decided(&user, id).await;
+    assert_eq!(decided["status"], "confirmed");
+    assert_eq!(app.seats(event).await.0, 2);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_command_that_can_never_succeed_is_dead_lettered_with_its_error() {
+    let app = TestApp::spawn().await;
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let event = Uuid::new_v4();
+    let missing_event = reserve(event, Uuid::new_v4());
+    for (payload, id) in [
+        (b"{not json".to_vec(), "garbage.reserve".to_owned()),
+        (serde_json::to_vec(&missing_event).expect("json"), missing_event.command_id()),
+    ] {
+        js.send_publish(app.prefix.reserve(event), PublishMessage::build().payload(payload.into()).message_id(id))
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    let dlq = app.prefix.dlq_stream();
+    app.eventually("both commands are dead-lettered", || async { stream_count(&app, &dlq, "").await == 2 }).await;
+    let stream = js.get_stream(&dlq).await.expect("dlq stream");
+    let mut errors = Vec::new();
+    for seq in 1..=2 {
+        let message = stream.get_raw_message(seq).await.expect("dead letter");
+        let headers = message.headers;
+        assert_eq!(headers.get("Evently-Consumer").map(|v| v.as_str()), Some("reservations"));
+        assert_eq!(message.subject.as_str(), app.prefix.dlq("reservations"));
+        errors.push(headers.get("Evently-Error").map(|v| v.as_str().to_owned()).unwrap_or_default());
+    }
+    assert!(errors.iter().any(|e| e.contains("undecodable")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("does not exist")), "{errors:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_messages").fetch_one(&app.pool).await.expect("count");
+    assert_eq!(n, 0, "a refused command is not recorded as applied, so a replay can apply it");
+    app.shutdown().await;
+}

@@ -5,3 +5,4 @@ mod accounts;
 mod bookings;
 mod failures;
 mod input;
+mod operations;
