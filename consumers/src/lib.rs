@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use runner::{Handler, Incoming, Outcome, RunnerConfig};
+pub use runner::{Handler, Incoming, Outcome, RunnerConfig, Step};
 
 /// Every consumer this crate runs, by durable name.
 pub const ALL: &[&str] = &[reservations::NAME];
@@ -26,6 +26,7 @@ pub fn spawn(
     nats: async_nats::Client,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    evently_runtime::telemetry::metrics();
     let names: Vec<&str> = if names.is_empty() {
         ALL.to_vec()
     } else {

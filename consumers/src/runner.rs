@@ -3,8 +3,14 @@
 //! step committed, `nak` with exponential backoff on a transient failure, and after `max_deliver`
 //! attempts (or at once on a permanent failure) a copy to the dead-letter stream with the error
 //! before `term`. On shutdown it finishes the batch in hand, then stops pulling.
+//!
+//! Two stages run concurrently: applying batch N+1 (the database work) overlaps with batch N's
+//! after-commit work (publishing its events and awaiting their PubAcks) and its acks. The second
+//! stage takes batches in order, so events and acks keep the stream's order, and a message is
+//! still acked only after its batch's events were acknowledged.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -40,12 +46,41 @@ pub enum Outcome {
     Reject(anyhow::Error),
 }
 
+/// Work that must finish after a batch committed and before its messages are acked (publishing
+/// the domain events and awaiting their PubAcks). When it fails, the batch's done messages are
+/// retried instead of acked.
+pub type AfterCommit = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'static>>;
+
+/// What a handler made of a batch.
+pub struct Step {
+    /// One outcome per message, in order.
+    pub outcomes: Vec<Outcome>,
+    pub after_commit: Option<AfterCommit>,
+}
+
+impl Step {
+    pub fn new(outcomes: Vec<Outcome>) -> Self {
+        Self {
+            outcomes,
+            after_commit: None,
+        }
+    }
+}
+
 /// A durable consumer: its name (the durable's name in `nats/consumers`) and its batch step.
 pub trait Handler: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
-    /// Applies a batch; returns one outcome per message, in order.
-    fn handle(&self, batch: &[Incoming]) -> impl Future<Output = Vec<Outcome>> + Send;
+    /// Applies a batch (commits its effects) and says what to do with each message.
+    fn handle(&self, batch: &[Incoming]) -> impl Future<Output = Step> + Send;
+}
+
+/// A batch that was applied, on its way to being settled.
+struct Applied {
+    messages: Vec<Message>,
+    incoming: Vec<Incoming>,
+    step: Step,
+    started: Instant,
 }
 
 /// How a runner pulls and retries.
@@ -85,58 +120,94 @@ pub async fn run<H: Handler>(
         .with_context(|| format!("pulling from consumer {name}"))?
         .ready_chunks(config.batch_size);
     tracing::info!(consumer = name, stream = %stream_name, "consumer running");
-    loop {
-        let chunk = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            chunk = messages.next() => match chunk {
-                Some(chunk) => chunk,
-                None => break,
-            },
-        };
-        let mut batch = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            match item {
-                Ok(message) => batch.push(message),
-                Err(e) => tracing::warn!(consumer = name, error = %e, "pull error; continuing"),
+    // At most two applied batches wait for their after-commit work: enough to overlap the stages.
+    let (applied_tx, mut applied_rx) = tokio::sync::mpsc::channel::<Applied>(2);
+    let apply = async move {
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                chunk = messages.next() => match chunk {
+                    Some(chunk) => chunk,
+                    None => break,
+                },
+            };
+            let mut batch = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                match item {
+                    Ok(message) => batch.push(message),
+                    Err(e) => tracing::warn!(consumer = name, error = %e, "pull error; continuing"),
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let applied = apply_batch(&handler, batch).await;
+            if applied_tx.send(applied).await.is_err() {
+                break;
             }
         }
-        if batch.is_empty() {
-            continue;
+    };
+    let settle = async {
+        while let Some(applied) = applied_rx.recv().await {
+            settle_batch(&js, &config, name, max_deliver, applied).await;
         }
-        process(&js, &config, &handler, max_deliver, batch).await;
-    }
+    };
+    // Both stages in this task: stopping (or aborting) it stops both.
+    tokio::join!(apply, settle);
     tracing::info!(consumer = name, "consumer stopped");
     Ok(())
 }
 
-/// Hands one batch to the handler and settles every message.
-async fn process<H: Handler>(
-    js: &jetstream::Context,
-    config: &RunnerConfig,
-    handler: &H,
-    max_deliver: i64,
-    batch: Vec<Message>,
-) {
+/// Hands one batch to the handler.
+async fn apply_batch<H: Handler>(handler: &H, messages: Vec<Message>) -> Applied {
     let name = handler.name();
     let started = Instant::now();
-    let incoming: Vec<Incoming> = batch.iter().map(incoming).collect();
+    let incoming: Vec<Incoming> = messages.iter().map(incoming).collect();
     metrics::histogram!("evently_consumer_batch_size", "consumer" => name)
         .record(incoming.len() as f64);
     let span = tracing::info_span!(
         "batch",
         consumer = name,
         size = incoming.len(),
-        first_seq = incoming[0].stream_sequence
+        first_seq = incoming.first().map(|i| i.stream_sequence)
     );
-    let outcomes = tracing::Instrument::instrument(handler.handle(&incoming), span).await;
-    let mut outcomes = outcomes.into_iter();
-    for (message, info) in batch.iter().zip(&incoming) {
-        let outcome = outcomes.next().unwrap_or_else(|| {
-            Outcome::Retry(anyhow::anyhow!(
+    let step = tracing::Instrument::instrument(handler.handle(&incoming), span).await;
+    Applied {
+        messages,
+        incoming,
+        step,
+        started,
+    }
+}
+
+/// Runs a batch's after-commit work, then settles every message.
+async fn settle_batch(
+    js: &jetstream::Context,
+    config: &RunnerConfig,
+    name: &'static str,
+    max_deliver: i64,
+    applied: Applied,
+) {
+    let Applied {
+        messages,
+        incoming,
+        step,
+        started,
+    } = applied;
+    let after = match step.after_commit {
+        Some(work) => work.await.map_err(|e| format!("{e:#}")),
+        None => Ok(()),
+    };
+    let mut outcomes = step.outcomes.into_iter();
+    for (message, info) in messages.iter().zip(&incoming) {
+        let outcome = match (outcomes.next(), &after) {
+            (Some(Outcome::Done), Err(e)) => Outcome::Retry(anyhow::anyhow!("after commit: {e}")),
+            (Some(outcome), _) => outcome,
+            (None, _) => Outcome::Retry(anyhow::anyhow!(
                 "the handler gave no outcome for this message"
-            ))
-        });
+            )),
+        };
         settle(js, config, name, max_deliver, message, info, outcome).await;
     }
     metrics::histogram!("evently_consumer_batch_duration_seconds", "consumer" => name)

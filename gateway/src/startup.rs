@@ -46,6 +46,8 @@ impl Application {
     /// Binds `settings.http_addr` (port 0 picks a free port) and wires everything.
     pub async fn build(deps: GatewayDeps) -> anyhow::Result<Self> {
         let settings = deps.settings;
+        // Install the recorder before the first request records anything.
+        evently_runtime::telemetry::metrics();
         let prefix = settings.prefix()?;
         let keys = TokenKeys::new(
             settings.require_jwt_secret()?,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use allocate::{Inventory, Rules};
 
-use crate::runner::{Handler, Incoming, Outcome};
+use crate::runner::{AfterCommit, Handler, Incoming, Outcome, Step};
 
 pub const NAME: &str = "reservations";
 
@@ -40,7 +40,7 @@ impl Handler for Reservations {
         NAME
     }
 
-    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
+    async fn handle(&self, batch: &[Incoming]) -> Step {
         let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
         let mut commands = Vec::with_capacity(batch.len());
         for (index, message) in batch.iter().enumerate() {
@@ -54,14 +54,18 @@ impl Handler for Reservations {
                 ))),
             }
         }
+        let mut after_commit = None;
         match self.apply(&commands).await {
-            Ok(mut refused) => {
+            Ok((mut refused, changes)) => {
                 for (index, _) in &commands {
                     outcomes[*index] = Some(match refused.remove(index) {
                         Some(e) => Outcome::Reject(e),
                         None => Outcome::Done,
                     });
                 }
+                after_commit = Some(Box::pin(
+                    self.publisher().publish(changes.events, changes.replay),
+                ) as AfterCommit);
             }
             Err(e) => {
                 let text = format!("{e:#}");
@@ -70,10 +74,13 @@ impl Handler for Reservations {
                 }
             }
         }
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or(Outcome::Done))
-            .collect()
+        Step {
+            outcomes: outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or(Outcome::Done))
+                .collect(),
+            after_commit,
+        }
     }
 }
 
@@ -111,13 +118,13 @@ struct Changes {
 
 impl Reservations {
     /// Applies the decoded commands of a batch. `Err` means nothing was applied (retry the batch);
-    /// `Ok` holds the commands refused for good, by index.
+    /// `Ok` holds the commands refused for good, by index, and what changed.
     async fn apply(
         &self,
         commands: &[(usize, BookingCommand)],
-    ) -> anyhow::Result<HashMap<usize, anyhow::Error>> {
+    ) -> anyhow::Result<(HashMap<usize, anyhow::Error>, Changes)> {
         if commands.is_empty() {
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), Changes::default()));
         }
         let now = Utc::now();
         let mut tx = self.pool.begin().await.context("beginning a transaction")?;
@@ -156,13 +163,30 @@ impl Reservations {
             metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str())
                 .increment(1);
         }
-        self.publish(changes.events, &changes.replay).await?;
-        Ok(changes.refused)
+        let refused = std::mem::take(&mut changes.refused);
+        Ok((refused, changes))
     }
 
+    fn publisher(&self) -> Publisher {
+        Publisher {
+            pool: self.pool.clone(),
+            js: self.js.clone(),
+            prefix: self.prefix.clone(),
+        }
+    }
+}
+
+/// Publishes a batch's events after it committed.
+struct Publisher {
+    pool: PgPool,
+    js: jetstream::Context,
+    prefix: Prefix,
+}
+
+impl Publisher {
     /// Publishes the batch's events and the events of replayed commands, then waits for every
     /// PubAck.
-    async fn publish(&self, mut events: Vec<BookingEvent>, replay: &[Uuid]) -> anyhow::Result<()> {
+    async fn publish(self, mut events: Vec<BookingEvent>, replay: Vec<Uuid>) -> anyhow::Result<()> {
         if !replay.is_empty() {
             let rows: Vec<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1)"

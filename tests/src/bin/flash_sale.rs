@@ -19,6 +19,9 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(about = "Flash-sale load generator for a running Evently")]
 struct Args {

@@ -42,6 +42,15 @@ async fn stream_count(app: &TestApp, stream: &str, filter: &str) -> u64 {
     c.info().await.expect("consumer info").num_pending
 }
 
+/// Drives the handler as the runner does: apply, then the after-commit work.
+async fn apply_and_publish(handler: &Reservations, batch: &[Incoming]) -> Vec<Outcome> {
+    let step = handler.handle(batch).await;
+    if let Some(after) = step.after_commit {
+        after.await.expect("events published");
+    }
+    step.outcomes
+}
+
 #[tokio::test]
 async fn a_command_delivered_twice_books_once() {
     let app = TestApp::spawn_with(TestOptions {
@@ -67,12 +76,12 @@ async fn a_command_delivered_twice_books_once() {
     );
 
     // The step commits, then the process dies before the ack: the same message comes again.
-    let first = handler.handle(std::slice::from_ref(&message)).await;
+    let first = apply_and_publish(&handler, std::slice::from_ref(&message)).await;
     let redelivered = Incoming {
         deliveries: 2,
         ..message.clone()
     };
-    let second = handler.handle(&[redelivered.clone(), redelivered]).await;
+    let second = apply_and_publish(&handler, &[redelivered.clone(), redelivered]).await;
 
     assert!(matches!(first[..], [Outcome::Done]));
     assert!(second.iter().all(|o| matches!(o, Outcome::Done)));
@@ -129,8 +138,17 @@ async fn a_copy_of_a_command_that_escapes_the_duplicate_window_books_once() {
     app.shutdown().await;
 }
 
+async fn bookings_written(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM bookings")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count")
+}
+
 #[tokio::test]
 async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
+    const COMMANDS: usize = 2000;
+    const SEATS: i32 = 1500;
     let mut app = TestApp::spawn_with(TestOptions {
         consumers: false,
         batch_size: 16,
@@ -138,8 +156,8 @@ async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
     })
     .await;
     let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, 300, 0).await;
-    let users = app.bulk_users(400).await;
+    let event = app.create_event(&organizer, SEATS, 0).await;
+    let users = app.bulk_users(COMMANDS).await;
     let js = evently_runtime::nats::jetstream(app.nats_client());
     let mut acks = Vec::new();
     for user in &users {
@@ -159,35 +177,50 @@ async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
         ack.await.expect("PubAck");
     }
 
-    // Start, and kill the consumers as soon as the first batches have committed.
+    // 1. Killed inside a batch's transaction: the test holds the inventory row, the consumer
+    //    waits for it mid-batch, and dies there.
+    let mut blocker = app.pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM inventory WHERE event_id = $1 FOR UPDATE")
+        .bind(event)
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
     app.start_consumers();
-    app.eventually("some bookings are written", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
-        n > 0
+    app.eventually("the consumer waits for the inventory lock", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("activity");
+        waiting > 0
     })
     .await;
     app.kill_consumers().await;
-    let written: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    blocker.rollback().await.expect("rollback");
+    assert_eq!(
+        bookings_written(&app).await,
+        0,
+        "the killed batch committed nothing"
+    );
+
+    // 2. Killed while batches are committing, publishing and acking.
+    app.start_consumers();
+    app.eventually("some bookings are written", || async {
+        bookings_written(&app).await > 0
+    })
+    .await;
+    app.kill_consumers().await;
+    let written = bookings_written(&app).await;
     assert!(
-        written < 400,
+        written < COMMANDS as i64,
         "the kill came mid-stream ({written} written)"
     );
 
-    // Restarted, the consumer finishes; redelivered messages change nothing.
+    // 3. Restarted, the consumer finishes; redelivered messages change nothing.
     app.start_consumers();
-    let started = Instant::now();
-    app.eventually("all 400 commands are decided", || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
-        n == 400
+    app.eventually("every command is decided", || async {
+        bookings_written(&app).await == COMMANDS as i64
     })
     .await;
     app.eventually("every message is acknowledged", || async {
@@ -201,17 +234,22 @@ async fn a_consumer_killed_mid_batch_loses_and_doubles_nothing() {
         info.num_pending == 0 && info.num_ack_pending == 0
     })
     .await;
-    assert!(started.elapsed() < Duration::from_secs(60));
-    assert_eq!(app.count_bookings(event, "confirmed").await, 300);
-    assert_eq!(app.count_bookings(event, "rejected").await, 100);
-    assert_eq!(app.seats(event).await.0, 300);
+    assert_eq!(
+        app.count_bookings(event, "confirmed").await,
+        i64::from(SEATS)
+    );
+    assert_eq!(
+        app.count_bookings(event, "rejected").await,
+        COMMANDS as i64 - i64::from(SEATS)
+    );
+    assert_eq!(app.seats(event).await.0, i64::from(SEATS));
     let per_user: i64 =
         sqlx::query_scalar("SELECT count(DISTINCT user_id) FROM bookings WHERE event_id = $1")
             .bind(event)
             .fetch_one(&app.pool)
             .await
             .expect("count");
-    assert_eq!(per_user, 400, "one booking per command");
+    assert_eq!(per_user, COMMANDS as i64, "one booking per command");
     app.shutdown().await;
 }
 
@@ -270,25 +308,54 @@ async fn with_nats_down_booking_answers_503_and_recovers_after_restart() {
 
 #[tokio::test]
 async fn a_booking_not_decided_in_time_answers_202_and_its_location_shows_the_decision_later() {
-    let mut app = TestApp::spawn_with(TestOptions { consumers: false, decision_wait_ms: 200, ..Default::default() }).await;
+    let mut app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        decision_wait_ms: 200,
+        ..Default::default()
+    })
+    .await;
     let organizer = app.user_with_role("organizer").await;
     let event = app.create_event(&organizer, 3, 0).await;
     let user = app.register().await;
 
     let res = app.book(&user, event, 2, Some("slow-pipeline")).await;
     assert_eq!(res.status(), 202);
-    let location = res.headers()["location"].to_str().expect("location").to_owned();
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
     let body: Value = res.json().await.expect("json");
     assert_eq!(body["status"], "pending");
-    assert_eq!(location, format!("/api/v1/bookings/{}", body["id"].as_str().expect("id")));
-    let polled: Value = app.http.get(format!("{}{location}", app.base)).bearer_auth(&user.token).send().await.expect("GET").json().await.expect("json");
+    assert_eq!(
+        location,
+        format!("/api/v1/bookings/{}", body["id"].as_str().expect("id"))
+    );
+    let polled: Value = app
+        .http
+        .get(format!("{}{location}", app.base))
+        .bearer_auth(&user.token)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(polled["status"], "pending");
     let stranger = app.register().await;
-    let res = app.http.get(format!("{}{location}", app.base)).bearer_auth(&stranger.token).send().await.expect("GET");
+    let res = app
+        .http
+        .get(format!("{}{location}", app.base))
+        .bearer_auth(&stranger.token)
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(res.status(), 404, "a pending booking is its holder's only");
 
     app.start_consumers();
-    let id = body["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+    let id = body["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
     let decided = app.wait_decided(&user, id).await;
     assert_eq!(decided["status"], "confirmed");
     assert_eq!(app.seats(event).await.0, 2);
@@ -303,28 +370,59 @@ async fn a_command_that_can_never_succeed_is_dead_lettered_with_its_error() {
     let missing_event = reserve(event, Uuid::new_v4());
     for (payload, id) in [
         (b"{not json".to_vec(), "garbage.reserve".to_owned()),
-        (serde_json::to_vec(&missing_event).expect("json"), missing_event.command_id()),
+        (
+            serde_json::to_vec(&missing_event).expect("json"),
+            missing_event.command_id(),
+        ),
     ] {
-        js.send_publish(app.prefix.reserve(event), PublishMessage::build().payload(payload.into()).message_id(id))
-            .await
-            .expect("publish")
-            .await
-            .expect("ack");
+        js.send_publish(
+            app.prefix.reserve(event),
+            PublishMessage::build()
+                .payload(payload.into())
+                .message_id(id),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
     }
     let dlq = app.prefix.dlq_stream();
-    app.eventually("both commands are dead-lettered", || async { stream_count(&app, &dlq, "").await == 2 }).await;
+    app.eventually("both commands are dead-lettered", || async {
+        stream_count(&app, &dlq, "").await == 2
+    })
+    .await;
     let stream = js.get_stream(&dlq).await.expect("dlq stream");
     let mut errors = Vec::new();
     for seq in 1..=2 {
         let message = stream.get_raw_message(seq).await.expect("dead letter");
         let headers = message.headers;
-        assert_eq!(headers.get("Evently-Consumer").map(|v| v.as_str()), Some("reservations"));
+        assert_eq!(
+            headers.get("Evently-Consumer").map(|v| v.as_str()),
+            Some("reservations")
+        );
         assert_eq!(message.subject.as_str(), app.prefix.dlq("reservations"));
-        errors.push(headers.get("Evently-Error").map(|v| v.as_str().to_owned()).unwrap_or_default());
+        errors.push(
+            headers
+                .get("Evently-Error")
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default(),
+        );
     }
-    assert!(errors.iter().any(|e| e.contains("undecodable")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("does not exist")), "{errors:?}");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_messages").fetch_one(&app.pool).await.expect("count");
-    assert_eq!(n, 0, "a refused command is not recorded as applied, so a replay can apply it");
+    assert!(
+        errors.iter().any(|e| e.contains("undecodable")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("does not exist")),
+        "{errors:?}"
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_messages")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        n, 0,
+        "a refused command is not recorded as applied, so a replay can apply it"
+    );
     app.shutdown().await;
 }

@@ -5,13 +5,27 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn health_metrics_and_the_api_document_are_served() {
-    let app = TestApp::spawn_with(TestOptions { consumers: false, ..Default::default() }).await;
+    let app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
     let get = |path: &str| app.http.get(format!("{}{path}", app.base)).send();
     assert_eq!(get("/health/live").await.expect("live").status(), 200);
-    let ready: Value = get("/health/ready").await.expect("ready").json().await.expect("json");
+    let ready: Value = get("/health/ready")
+        .await
+        .expect("ready")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(ready["status"], "ok");
 
-    let doc: Value = get("/api/openapi.json").await.expect("openapi").json().await.expect("json");
+    let doc: Value = get("/api/openapi.json")
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
     for path in [
         "/api/v1/auth/register",
         "/api/v1/auth/login",
@@ -24,14 +38,25 @@ async fn health_metrics_and_the_api_document_are_served() {
         "/api/v1/bookings/{id}/cancel",
         "/api/v1/me/bookings",
     ] {
-        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
     assert_eq!(get("/docs/").await.expect("docs").status(), 200);
 
     let user = app.register().await;
     let _ = app.get("/me", Some(&user.token)).await;
-    let metrics = get("/metrics").await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains("evently_http_request_duration_seconds_bucket"), "{metrics}");
+    let metrics = get("/metrics")
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("evently_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     assert!(metrics.contains("route=\"/api/v1/me\""), "{metrics}");
     app.shutdown().await;
 }
