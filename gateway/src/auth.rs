@@ -84,6 +84,27 @@ pub async fn authenticate(
     };
 }
 
+/// The client's address: the first `X-Forwarded-For` entry when the gateway is configured to trust
+/// its proxy, else the peer address.
+pub fn client_ip(req: &Request, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+    {
+        return ip.to_string();
+    }
+    req.remote_addr()
+        .clone()
+        .into_std()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The caller, or 401.
 pub fn current_user(depot: &Depot) -> Result<CurrentUser, ApiError> {
     depot

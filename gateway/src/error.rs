@@ -29,6 +29,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
+    #[error("too many failed logins: this account is locked for {retry_after} s")]
+    Locked { retry_after: u64 },
+    #[error("too many requests: retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("{service} is unavailable, retry later")]
     Unavailable { service: &'static str },
     #[error("internal error")]
@@ -66,6 +70,8 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Locked { .. } => StatusCode::LOCKED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -81,6 +87,8 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Locked { .. } => "locked",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -146,6 +154,10 @@ impl Writer for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
                 tracing::warn!(service, "answering 503");
             }
+            Self::Locked { retry_after } | Self::TooManyRequests { retry_after } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
             _ => {}
         }
         write_problem(res, &self.problem());
@@ -163,6 +175,11 @@ impl EndpointOutRegister for ApiError {
             ("409", "Conflicts with the current state"),
             ("413", "Body too large"),
             ("422", "Invalid fields (see `errors`)"),
+            (
+                "423",
+                "Account locked after failed logins; retry after `Retry-After` seconds",
+            ),
+            ("429", "Rate limited; retry after `Retry-After` seconds"),
             (
                 "503",
                 "A backing service is unavailable; retry after `Retry-After` seconds",

@@ -6,9 +6,13 @@ mod body;
 mod decisions;
 mod error;
 mod events_cache;
+mod hygiene;
+mod lockout;
 mod pagination;
 mod publish;
+mod rate_limit;
 mod routes;
+mod sessions;
 pub mod startup;
 mod state;
 

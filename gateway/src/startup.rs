@@ -23,6 +23,8 @@ use crate::auth::authenticate;
 use crate::decisions::DecisionHub;
 use crate::error::catch_all;
 use crate::events_cache::EventsCache;
+use crate::hygiene;
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::state::{AppState, SharedState};
 
@@ -49,19 +51,21 @@ impl Application {
         // Install the recorder before the first request records anything.
         evently_runtime::telemetry::metrics();
         let prefix = settings.prefix()?;
-        let keys = TokenKeys::new(
+        let keys = TokenKeys::with_previous(
             settings.require_jwt_secret()?,
+            &settings.jwt_previous_secrets,
             Duration::from_secs(settings.access_token_ttl_secs),
         );
         let decisions = DecisionHub::start(&deps.nats, &prefix, deps.shutdown.clone()).await?;
         let state: SharedState = Arc::new(AppState {
             js: evently_runtime::nats::jetstream(deps.nats.clone()),
             nats: deps.nats,
-            pool: deps.pool,
+            pool: deps.pool.clone(),
             prefix,
             keys,
             decisions,
             events: EventsCache::default(),
+            limiter: RateLimiter::start(deps.pool.clone(), deps.shutdown.clone()),
             settings: settings.clone(),
         });
         let acceptor = TcpListener::new(settings.http_addr)
@@ -78,7 +82,12 @@ impl Application {
             .first()
             .and_then(|h| h.local_addr.clone().into_std())
             .context("the listener has no local address")?;
-        let service = Service::new(router(state)).catcher(Catcher::new(catch_all));
+        let security = &settings.security;
+        let service = Service::new(router(state))
+            .hoop(RequestId::new())
+            .hoop(hygiene::headers(security.hsts))
+            .hoop(hygiene::cors(&security.cors_origins))
+            .catcher(Catcher::new(catch_all));
         Ok(Self {
             server: Server::new(acceptor),
             service,
@@ -105,14 +114,16 @@ impl Application {
     }
 }
 
-/// The whole router: state, request ids, metrics, panics, authentication, then the routes, the
-/// OpenAPI document and Swagger UI.
+/// The whole router: state, metrics, panics, timeouts, authentication, then the routes, the
+/// OpenAPI document and Swagger UI. (Request ids, security headers and CORS wrap it in the
+/// service, so that they also apply to unknown routes.)
 pub fn router(state: SharedState) -> Router {
+    let timeout = Duration::from_secs(state.settings.security.request_timeout_secs);
     let router = Router::new()
         .hoop(affix_state::inject(state))
-        .hoop(RequestId::new())
         .hoop(observe)
         .hoop(CatchPanic::new())
+        .hoop(Timeout::new(timeout))
         .hoop(authenticate)
         .push(routes::health::router())
         .push(routes::api());

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use crate::decisions::DecisionHub;
 use crate::error::ApiError;
 use crate::events_cache::EventsCache;
+use crate::rate_limit::RateLimiter;
 
 pub struct AppState {
     pub settings: Arc<Settings>,
@@ -22,6 +23,7 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub decisions: Arc<DecisionHub>,
     pub events: EventsCache,
+    pub limiter: RateLimiter,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -62,27 +62,42 @@ pub enum TokenError {
     Invalid(#[from] jsonwebtoken::errors::Error),
 }
 
-/// Signs and verifies access tokens.
+/// Signs access tokens with the current key and verifies them with the key their `kid` names:
+/// the current one or an earlier one still accepted during a rotation.
 #[derive(Clone)]
 pub struct TokenKeys {
     kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
     ttl: Duration,
 }
 
 impl TokenKeys {
     pub fn new(secret: &Secret, ttl: Duration) -> Self {
+        Self::with_previous(secret, &[], ttl)
+    }
+
+    /// Keys that sign with `secret` and also accept tokens signed with any of `previous`.
+    pub fn with_previous(secret: &Secret, previous: &[Secret], ttl: Duration) -> Self {
         let bytes = secret.expose().as_bytes();
         let mut validation = Validation::new(JwtAlgorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         validation.leeway = 5;
+        let decoding = std::iter::once(secret)
+            .chain(previous)
+            .map(|s| {
+                (
+                    key_id(s.expose().as_bytes()),
+                    DecodingKey::from_secret(s.expose().as_bytes()),
+                )
+            })
+            .collect();
         Self {
             kid: key_id(bytes),
             encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+            decoding,
             validation,
             ttl,
         }
@@ -104,13 +119,16 @@ impl TokenKeys {
         Ok((jsonwebtoken::encode(&header, &claims, &self.encoding)?, ttl))
     }
 
-    /// Verifies signature, algorithm, key id, issuer and expiry.
+    /// Verifies signature, algorithm (HS256 only), key id, issuer and expiry.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
-        if header.kid.as_deref() != Some(self.kid.as_str()) {
-            return Err(TokenError::UnknownKey);
-        }
-        Ok(jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims)
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.decoding.iter().find(|(k, _)| k == kid))
+            .map(|(_, key)| key)
+            .ok_or(TokenError::UnknownKey)?;
+        Ok(jsonwebtoken::decode::<Claims>(token, key, &self.validation)?.claims)
     }
 }
 
@@ -173,6 +191,22 @@ mod tests {
         let claims = a.verify(&token).expect("verifies");
         assert_eq!((claims.sub, claims.role), (id, Role::Organizer));
         assert!(b.verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_token_signed_with_a_previous_key_verifies_during_a_rotation() {
+        let old = keys("the-old-secret-that-is-long-enough-ok");
+        let (token, _) = old.issue(Uuid::new_v4(), Role::Attendee).expect("issue");
+        let rotated = TokenKeys::with_previous(
+            &Secret::new("the-new-secret-that-is-long-enough-ok"),
+            &[Secret::new("the-old-secret-that-is-long-enough-ok")],
+            Duration::from_secs(60),
+        );
+        assert!(rotated.verify(&token).is_ok());
+        let (fresh, _) = rotated
+            .issue(Uuid::new_v4(), Role::Attendee)
+            .expect("issue");
+        assert!(old.verify(&fresh).is_err(), "new tokens carry the new kid");
     }
 
     #[test]

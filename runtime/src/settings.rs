@@ -51,6 +51,9 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// Secret that signs access tokens (HS256). Required outside `evently up`.
     pub jwt_secret: Option<Secret>,
+    /// Earlier signing secrets, still accepted for verification while their tokens live: rotate
+    /// by moving the current secret here and setting a new one.
+    pub jwt_previous_secrets: Vec<Secret>,
     pub access_token_ttl_secs: u64,
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
@@ -59,6 +62,48 @@ pub struct Settings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     pub consumer: ConsumerSettings,
+    pub security: SecuritySettings,
+}
+
+/// Account and HTTP security: refresh tokens, lockout, rate limits, CORS, headers, timeouts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecuritySettings {
+    pub refresh_token_ttl_secs: u64,
+    /// Failed logins for one email within `lockout_window_secs` that lock it.
+    pub lockout_threshold: u32,
+    pub lockout_window_secs: u64,
+    /// Requests to `/auth/*` per client address per `auth_rate_window_secs`.
+    pub auth_rate_limit: u32,
+    pub auth_rate_window_secs: u64,
+    /// Booking commands (book, cancel) per user per `booking_rate_window_secs`.
+    pub booking_rate_limit: u32,
+    pub booking_rate_window_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Origins allowed by CORS; empty: no cross-origin access.
+    pub cors_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (when served over TLS, e.g. behind a proxy).
+    pub hsts: bool,
+    /// Longest a request may take before it is answered 503.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            lockout_threshold: 5,
+            lockout_window_secs: 15 * 60,
+            auth_rate_limit: 30,
+            auth_rate_window_secs: 60,
+            booking_rate_limit: 30,
+            booking_rate_window_secs: 60,
+            trust_forwarded_for: false,
+            cors_origins: Vec::new(),
+            hsts: false,
+            request_timeout_secs: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,12 +127,14 @@ impl Default for Settings {
             data_dir: PathBuf::from(".evently"),
             db_max_connections: 32,
             jwt_secret: None,
+            jwt_previous_secrets: Vec::new(),
             access_token_ttl_secs: 900,
             admin_email: None,
             admin_password: None,
             decision_wait_ms: 5_000,
             max_body_bytes: 64 * 1024,
             consumer: ConsumerSettings::default(),
+            security: SecuritySettings::default(),
         }
     }
 }
@@ -135,6 +182,28 @@ impl Settings {
         }
         if self.admin_email.is_some() != self.admin_password.is_some() {
             bail!("EVENTLY_ADMIN_EMAIL and EVENTLY_ADMIN_PASSWORD must be set together");
+        }
+        if self
+            .jwt_previous_secrets
+            .iter()
+            .any(|s| s.expose().len() < 32)
+        {
+            bail!("EVENTLY_JWT_PREVIOUS_SECRETS must each be at least 32 characters");
+        }
+        let sec = &self.security;
+        if sec.lockout_threshold == 0 || sec.lockout_window_secs == 0 {
+            bail!("EVENTLY_SECURITY__LOCKOUT_THRESHOLD and __LOCKOUT_WINDOW_SECS must be positive");
+        }
+        if sec.auth_rate_limit == 0 || sec.auth_rate_window_secs == 0 {
+            bail!("EVENTLY_SECURITY__AUTH_RATE_LIMIT and __AUTH_RATE_WINDOW_SECS must be positive");
+        }
+        if sec.booking_rate_limit == 0 || sec.booking_rate_window_secs == 0 {
+            bail!(
+                "EVENTLY_SECURITY__BOOKING_RATE_LIMIT and __BOOKING_RATE_WINDOW_SECS must be positive"
+            );
+        }
+        if sec.request_timeout_secs * 1000 <= self.decision_wait_ms {
+            bail!("EVENTLY_SECURITY__REQUEST_TIMEOUT_SECS must exceed EVENTLY_DECISION_WAIT_MS");
         }
         if !(1..=5).contains(&self.nats_replicas) {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");

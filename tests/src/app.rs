@@ -26,6 +26,8 @@ pub struct TestOptions {
     pub ack_wait_secs: u64,
     pub decision_wait_ms: u64,
     pub batch_size: usize,
+    /// Last word on the settings, e.g. tight security limits.
+    pub configure: fn(&mut Settings),
 }
 
 impl Default for TestOptions {
@@ -35,6 +37,7 @@ impl Default for TestOptions {
             ack_wait_secs: 3,
             decision_wait_ms: 10_000,
             batch_size: 256,
+            configure: |_| {},
         }
     }
 }
@@ -115,7 +118,7 @@ impl TestApp {
         admin.close().await;
 
         let tag = Uuid::new_v4().simple().to_string();
-        let settings = Settings {
+        let mut settings = Settings {
             http_addr: "127.0.0.1:0".parse()?,
             database_url: Some(with_database(&admin_url, &database)),
             nats_url: Some(nats.url()),
@@ -128,8 +131,15 @@ impl TestApp {
                 ack_wait_secs: Some(options.ack_wait_secs),
                 retry_base_ms: 100,
             },
+            security: evently_runtime::settings::SecuritySettings {
+                // Tests share one client address; the limits get tests of their own.
+                auth_rate_limit: 100_000,
+                booking_rate_limit: 100_000,
+                ..Default::default()
+            },
             ..Settings::default()
         };
+        (options.configure)(&mut settings);
         settings.validate()?;
         let settings = Arc::new(settings);
         let pool = evently_runtime::db::connect(
@@ -177,6 +187,25 @@ impl TestApp {
             test_app.start_consumers();
         }
         Ok(test_app)
+    }
+
+    /// Starts another gateway instance on the same database and NATS (its own connection), as a
+    /// second instance behind a load balancer; returns its base URL.
+    pub async fn spawn_gateway(&mut self) -> String {
+        let nats = evently_runtime::nats::connect(&self.nats.url(), "evently-test-2")
+            .await
+            .expect("connect");
+        let app = evently_gateway::Application::build(evently_gateway::GatewayDeps {
+            settings: self.settings.clone(),
+            pool: self.pool.clone(),
+            nats,
+            shutdown: self.shutdown.clone(),
+        })
+        .await
+        .expect("second gateway");
+        let base = format!("http://{}", app.local_addr());
+        self.gateway.spawn(app.run_until_stopped());
+        base
     }
 
     /// Starts every consumer (again).

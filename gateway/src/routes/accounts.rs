@@ -1,4 +1,7 @@
-//! Accounts: register, log in, who am I.
+//! Accounts: register, log in (with lockout), refresh (rotating), log out, who am I. Every
+//! `/auth/*` route is rate-limited per client address.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use evently_runtime::identity::{self, Role};
@@ -9,16 +12,53 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::reply;
-use crate::auth::current_user;
+use crate::auth::{client_ip, current_user};
 use crate::body::{Checks, parse_json};
 use crate::error::ApiError;
+use crate::lockout::Lockout;
+use crate::sessions::{self, TokenPair};
 use crate::state::{AppState, state};
 
 pub fn router() -> Router {
     Router::new()
-        .push(Router::with_path("auth/register").post(register))
-        .push(Router::with_path("auth/login").post(login))
+        .push(
+            Router::with_path("auth")
+                .hoop(limit_by_address)
+                .push(Router::with_path("register").post(register))
+                .push(Router::with_path("login").post(login))
+                .push(Router::with_path("refresh").post(refresh))
+                .push(Router::with_path("logout").post(logout)),
+        )
         .push(Router::with_path("me").get(me))
+}
+
+/// Every `/auth/*` request counts against its client address.
+#[handler]
+async fn limit_by_address(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+    ctrl: &mut FlowCtrl,
+) {
+    let checked = match state(depot) {
+        Ok(state) => {
+            let security = &state.settings.security;
+            let key = format!("auth:{}", client_ip(req, security.trust_forwarded_for));
+            state
+                .limiter
+                .check(
+                    key,
+                    security.auth_rate_limit,
+                    Duration::from_secs(security.auth_rate_window_secs),
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = checked {
+        e.write(req, depot, res).await;
+        ctrl.skip_rest();
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -26,7 +66,7 @@ pub fn router() -> Router {
 pub struct RegisterRequest {
     /// A valid email address; unique, case-insensitive.
     pub email: String,
-    /// 10 to 128 characters.
+    /// 10 to 128 characters, not a commonly used password.
     pub password: String,
     pub name: String,
 }
@@ -36,6 +76,12 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -48,13 +94,11 @@ pub struct UserOut {
     pub created_at: DateTime<Utc>,
 }
 
+/// A token pair and the user it belongs to.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TokenOut {
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: u64,
+pub struct SessionOut {
+    #[serde(flatten)]
+    pub tokens: TokenPair,
     pub user: UserOut,
 }
 
@@ -73,8 +117,23 @@ fn plausible_email(email: &str) -> bool {
         && email.len() <= 254
 }
 
-/// Register an account (role `attendee`) and get an access token.
-#[endpoint(tags("accounts"), request_body = RegisterRequest, responses((status_code = 201, body = TokenOut)))]
+/// Whether a password is on the list of the most common ones (compared case-insensitively).
+fn is_common_password(password: &str) -> bool {
+    let lower = password.to_lowercase();
+    include_str!("../common_passwords.txt")
+        .lines()
+        .any(|p| p == lower)
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || identity::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)
+}
+
+/// Register an account (role `attendee`) and get a token pair.
+#[endpoint(tags("accounts"), request_body = RegisterRequest, responses((status_code = 201, body = SessionOut)))]
 pub async fn register(
     req: &mut Request,
     depot: &mut Depot,
@@ -84,6 +143,7 @@ pub async fn register(
     let body: RegisterRequest = parse_json(req, state.settings.max_body_bytes).await?;
     let email = body.email.trim().to_owned();
     let name = body.name.trim().to_owned();
+    let local_part = email.split('@').next().unwrap_or_default().to_lowercase();
     Checks::default()
         .check(
             plausible_email(&email),
@@ -96,35 +156,33 @@ pub async fn register(
             "must be 10 to 128 characters",
         )
         .check(
+            !is_common_password(&body.password),
+            "password",
+            "is too common; choose another",
+        )
+        .check(
+            local_part.len() < 4 || !body.password.to_lowercase().contains(&local_part),
+            "password",
+            "must not contain your email address",
+        )
+        .check(
             !name.is_empty() && name.chars().count() <= 200,
             "name",
             "must be 1 to 200 characters",
         )
         .finish()?;
-    let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || identity::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
-    let user = insert_user(&state, &email, &hash, &name, Role::Attendee).await?;
-    let (access_token, expires_in) = state
-        .keys
-        .issue(user.id, Role::Attendee)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    reply(
-        res,
-        StatusCode::CREATED,
-        &TokenOut {
-            access_token,
-            token_type: "Bearer",
-            expires_in,
-            user,
-        },
-    );
+    let hash = hash(body.password).await?;
+    let mut tx = state.pool.begin().await?;
+    let user = insert_user(&mut tx, &email, &hash, &name, Role::Attendee).await?;
+    let tokens = sessions::issue(&state, &mut tx, user.id, Role::Attendee, None).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.id, "account registered");
+    reply(res, StatusCode::CREATED, &SessionOut { tokens, user });
     Ok(())
 }
 
 async fn insert_user(
-    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     email: &str,
     hash: &str,
     name: &str,
@@ -139,7 +197,7 @@ async fn insert_user(
     .bind(hash)
     .bind(name)
     .bind(role.as_str())
-    .fetch_one(&state.pool)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.constraint() == Some("users_email_key") => {
@@ -151,16 +209,22 @@ async fn insert_user(
 
 #[derive(sqlx::FromRow)]
 struct Credentials {
-    id: Uuid,
-    email: String,
-    name: String,
-    role: String,
-    created_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    user: UserOut,
     password_hash: String,
 }
 
-/// Log in with email and password.
-#[endpoint(tags("accounts"), request_body = LoginRequest, responses((status_code = 200, body = TokenOut)))]
+fn lockout(state: &AppState) -> Lockout<'_> {
+    Lockout {
+        pool: &state.pool,
+        threshold: state.settings.security.lockout_threshold,
+        window: Duration::from_secs(state.settings.security.lockout_window_secs),
+    }
+}
+
+/// Log in with email and password. `401` on bad credentials (the same for an unknown email),
+/// `423` with `Retry-After` while the account is locked after repeated failures.
+#[endpoint(tags("accounts"), request_body = LoginRequest, responses((status_code = 200, body = SessionOut)))]
 pub async fn login(
     req: &mut Request,
     depot: &mut Depot,
@@ -168,10 +232,13 @@ pub async fn login(
 ) -> Result<(), ApiError> {
     let state = state(depot)?;
     let body: LoginRequest = parse_json(req, state.settings.max_body_bytes).await?;
+    let email = body.email.trim().to_lowercase();
+    let lockout = lockout(&state);
+    lockout.check(&email).await?;
     let found = sqlx::query_as::<_, Credentials>(
-        "SELECT id, email, name, role, created_at, password_hash FROM users WHERE lower(email) = lower($1)",
+        "SELECT id, email, name, role, created_at, password_hash FROM users WHERE lower(email) = $1",
     )
-    .bind(body.email.trim())
+    .bind(&email)
     .fetch_optional(&state.pool)
     .await?;
     // Verify against a dummy hash for unknown emails: same work, same answer, no enumeration.
@@ -183,45 +250,68 @@ pub async fn login(
     let ok = tokio::task::spawn_blocking(move || identity::verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let Some(user) = found.filter(|_| ok) else {
+    let Some(Credentials { user, .. }) = found.filter(|_| ok) else {
+        lockout.record_failure(&email).await?;
+        metrics::counter!("evently_logins_total", "outcome" => "failed").increment(1);
         return Err(ApiError::Unauthorized);
     };
+    lockout.clear(&email).await?;
     let role = Role::parse(&user.role).unwrap_or(Role::Attendee);
-    let (access_token, expires_in) = state
-        .keys
-        .issue(user.id, role)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    reply(
-        res,
-        StatusCode::OK,
-        &TokenOut {
-            access_token,
-            token_type: "Bearer",
-            expires_in,
-            user: UserOut {
-                id: user.id,
-                email: user.email,
-                name: user.name,
-                role: user.role,
-                created_at: user.created_at,
-            },
-        },
-    );
+    let mut tx = state.pool.begin().await?;
+    let tokens = sessions::issue(&state, &mut tx, user.id, role, None).await?;
+    tx.commit().await?;
+    metrics::counter!("evently_logins_total", "outcome" => "ok").increment(1);
+    reply(res, StatusCode::OK, &SessionOut { tokens, user });
     Ok(())
 }
 
+/// Exchange a refresh token for a new pair. Each refresh token works once: presenting a used one
+/// revokes every token of its session.
+#[endpoint(tags("accounts"), request_body = RefreshRequest, responses((status_code = 200, body = SessionOut)))]
+pub async fn refresh(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let state = state(depot)?;
+    let body: RefreshRequest = parse_json(req, state.settings.max_body_bytes).await?;
+    let (user_id, tokens) = sessions::rotate(&state, body.refresh_token.trim()).await?;
+    let user = load_user(&state, user_id).await?;
+    reply(res, StatusCode::OK, &SessionOut { tokens, user });
+    Ok(())
+}
+
+/// Log out: revokes the refresh token and every token rotated from the same login.
+#[endpoint(tags("accounts"), security(("bearer" = [])), request_body = RefreshRequest, responses((status_code = 204)))]
+pub async fn logout(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    let state = state(depot)?;
+    let body: RefreshRequest = parse_json(req, state.settings.max_body_bytes).await?;
+    sessions::revoke(&state.pool, body.refresh_token.trim(), caller.id).await?;
+    res.status_code(StatusCode::NO_CONTENT);
+    Ok(())
+}
+
+async fn load_user(state: &AppState, id: Uuid) -> Result<UserOut, ApiError> {
+    sqlx::query_as::<_, UserOut>(
+        "SELECT id, email, name, role, created_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::Unauthorized)
+}
+
 /// The caller's account.
-#[endpoint(tags("accounts"), responses((status_code = 200, body = UserOut)))]
+#[endpoint(tags("accounts"), security(("bearer" = [])), responses((status_code = 200, body = UserOut)))]
 pub async fn me(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let user = current_user(depot)?;
     let state = state(depot)?;
-    let found = sqlx::query_as::<_, UserOut>(
-        "SELECT id, email, name, role, created_at FROM users WHERE id = $1",
-    )
-    .bind(user.id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(ApiError::Unauthorized)?;
+    let found = load_user(&state, user.id).await?;
     reply(res, StatusCode::OK, &found);
     Ok(())
 }
@@ -244,4 +334,14 @@ pub async fn ensure_admin(
     .fetch_one(pool)
     .await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn common_passwords_are_recognised_whatever_their_case() {
+        assert!(super::is_common_password("Password123"));
+        assert!(super::is_common_password("qwertyuiop"));
+        assert!(!super::is_common_password("correct horse battery staple"));
+    }
 }

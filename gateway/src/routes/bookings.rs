@@ -127,6 +127,19 @@ fn answer(res: &mut Response, status: StatusCode, booking: BookingSnapshot) {
     reply(res, status, &BookingOut::from(booking));
 }
 
+/// Booking commands count against the caller's limit.
+async fn limit_booking_commands(state: &AppState, user: &CurrentUser) -> Result<(), ApiError> {
+    let security = &state.settings.security;
+    state
+        .limiter
+        .check(
+            format!("booking:{}", user.id),
+            security.booking_rate_limit,
+            std::time::Duration::from_secs(security.booking_rate_window_secs),
+        )
+        .await
+}
+
 fn count(answer: &'static str) {
     metrics::counter!("evently_booking_requests_total", "answer" => answer).increment(1);
 }
@@ -134,7 +147,7 @@ fn count(answer: &'static str) {
 /// Book seats. Publishes a reserve command and waits briefly for the decision: `201` with the
 /// decided booking, else `202` with `status: pending` and `Location` to poll. The same
 /// `Idempotency-Key` from the same user always yields the same booking.
-#[endpoint(
+#[endpoint(security(("bearer" = [])), 
     tags("bookings"),
     parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
     request_body = BookingRequest,
@@ -148,6 +161,7 @@ pub async fn create_booking(
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let event_id = path_id(req, "id", "event")?;
+    limit_booking_commands(&state, &caller).await?;
     let key = idempotency_key(req)?;
     let body: BookingRequest = parse_json(req, state.settings.max_body_bytes).await?;
     let rules = state
@@ -258,7 +272,7 @@ fn visible(caller: &CurrentUser, row: &BookingRow) -> bool {
 }
 
 /// One booking (its holder, the event's organizer, or an admin).
-#[endpoint(tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut)))]
+#[endpoint(security(("bearer" = [])), tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut)))]
 pub async fn get_booking(
     req: &mut Request,
     depot: &mut Depot,
@@ -285,7 +299,7 @@ pub async fn get_booking(
 
 /// Cancel a booking (its holder or an admin). Goes through the pipeline, which frees the seats;
 /// cancelling a cancelled booking answers it again.
-#[endpoint(tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut), (status_code = 202, body = BookingOut)))]
+#[endpoint(security(("bearer" = [])), tags("bookings"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = BookingOut), (status_code = 202, body = BookingOut)))]
 pub async fn cancel_booking(
     req: &mut Request,
     depot: &mut Depot,
@@ -324,6 +338,7 @@ pub async fn cancel_booking(
             )));
         }
     }
+    limit_booking_commands(&state, &caller).await?;
     let command = BookingCommand::Cancel(CancelBooking {
         booking_id: id,
         event_id: booking.event_id,
@@ -349,7 +364,7 @@ pub async fn cancel_booking(
 }
 
 /// The caller's bookings, newest first, optionally only those with `status`.
-#[endpoint(
+#[endpoint(security(("bearer" = [])), 
     tags("bookings"),
     parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status_code = 200, body = Page<BookingOut>))

@@ -223,7 +223,7 @@ fn validate(body: &EventRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
 }
 
 /// Create an event at a venue you own (organizers and admins).
-#[endpoint(tags("events"), request_body = EventRequest, responses((status_code = 201, body = EventOut)))]
+#[endpoint(security(("bearer" = [])), tags("events"), request_body = EventRequest, responses((status_code = 201, body = EventOut)))]
 pub async fn create_event(
     req: &mut Request,
     depot: &mut Depot,

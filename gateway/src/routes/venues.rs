@@ -47,7 +47,7 @@ pub struct VenueOut {
 const COLUMNS: &str = "id, owner_id, name, address, city, capacity, created_at";
 
 /// Create a venue (organizers and admins).
-#[endpoint(tags("venues"), request_body = VenueRequest, responses((status_code = 201, body = VenueOut)))]
+#[endpoint(security(("bearer" = [])), tags("venues"), request_body = VenueRequest, responses((status_code = 201, body = VenueOut)))]
 pub async fn create_venue(
     req: &mut Request,
     depot: &mut Depot,

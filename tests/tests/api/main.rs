@@ -6,3 +6,4 @@ mod bookings;
 mod failures;
 mod input;
 mod operations;
+mod security;

@@ -1,0 +1,156 @@
+//! Fixed-window rate limits shared by every gateway instance: counters live in PostgreSQL (an
+//! unlogged table), so two gateways behind one balancer enforce one limit. To keep the booking
+//! path fast, hits are not written one by one: a background task takes every hit that arrived
+//! while the previous write was in flight and applies them with one upsert, answering each hit
+//! with its place in the window. Should the database be unreachable, requests are let through
+//! (logged): the limiter protects the service, it must not become the outage.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+
+/// One request counted against a key's current window.
+struct Hit {
+    key: String,
+    window_start: DateTime<Utc>,
+    reply: oneshot::Sender<i64>,
+}
+
+#[derive(Clone)]
+pub struct RateLimiter {
+    hits: mpsc::Sender<Hit>,
+}
+
+/// The start of the fixed window of `window` that contains `now`, and the seconds until it ends.
+fn window_of(now: DateTime<Utc>, window: Duration) -> (DateTime<Utc>, u64) {
+    let length = window.as_secs().max(1) as i64;
+    let start = now.timestamp().div_euclid(length) * length;
+    let left = (start + length - now.timestamp()).max(1) as u64;
+    (DateTime::from_timestamp(start, 0).unwrap_or(now), left)
+}
+
+impl RateLimiter {
+    /// Starts the writer task; it stops with `shutdown`.
+    pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
+        let (tx, rx) = mpsc::channel(65_536);
+        tokio::spawn(write_hits(pool, rx, shutdown));
+        Self { hits: tx }
+    }
+
+    /// Counts a request against `key`; `429` with `Retry-After` once `limit` requests were
+    /// counted in the current window.
+    pub async fn check(&self, key: String, limit: u32, window: Duration) -> Result<(), ApiError> {
+        let (window_start, retry_after) = window_of(Utc::now(), window);
+        let (reply, count) = oneshot::channel();
+        let hit = Hit {
+            key,
+            window_start,
+            reply,
+        };
+        if self.hits.send(hit).await.is_err() {
+            return Ok(());
+        }
+        match count.await {
+            Ok(n) if n > i64::from(limit) => {
+                metrics::counter!("evently_rate_limited_total").increment(1);
+                Err(ApiError::TooManyRequests { retry_after })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Applies hits in batches: everything queued while the previous batch was written.
+async fn write_hits(pool: PgPool, mut rx: mpsc::Receiver<Hit>, shutdown: CancellationToken) {
+    let mut last_prune = tokio::time::Instant::now();
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            hit = rx.recv() => match hit { Some(h) => h, None => return },
+        };
+        let mut batch = vec![first];
+        while batch.len() < 4096 {
+            match rx.try_recv() {
+                Ok(hit) => batch.push(hit),
+                Err(_) => break,
+            }
+        }
+        answer(&pool, batch).await;
+        if last_prune.elapsed() > Duration::from_secs(60) {
+            last_prune = tokio::time::Instant::now();
+            let pruned = sqlx::query(
+                "DELETE FROM rate_limits WHERE window_start < now() - interval '1 day'",
+            )
+            .execute(&pool)
+            .await;
+            if let Err(e) = pruned {
+                tracing::warn!(error = %e, "pruning rate-limit windows");
+            }
+        }
+    }
+}
+
+async fn answer(pool: &PgPool, batch: Vec<Hit>) {
+    // Several hits on one key become one increment; each hit then learns its own position.
+    let mut per_key: HashMap<(String, DateTime<Utc>), Vec<oneshot::Sender<i64>>> = HashMap::new();
+    for hit in batch {
+        per_key
+            .entry((hit.key, hit.window_start))
+            .or_default()
+            .push(hit.reply);
+    }
+    let mut keys = Vec::with_capacity(per_key.len());
+    let mut starts = Vec::with_capacity(per_key.len());
+    let mut counts = Vec::with_capacity(per_key.len());
+    for ((key, start), replies) in &per_key {
+        keys.push(key.clone());
+        starts.push(*start);
+        counts.push(i32::try_from(replies.len()).unwrap_or(i32::MAX));
+    }
+    let totals: Result<Vec<(String, DateTime<Utc>, i32)>, _> = sqlx::query_as(
+        "INSERT INTO rate_limits (key, window_start, hits) \
+         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[]) \
+         ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + excluded.hits \
+         RETURNING key, window_start, hits",
+    )
+    .bind(&keys)
+    .bind(&starts)
+    .bind(&counts)
+    .fetch_all(pool)
+    .await;
+    match totals {
+        Ok(rows) => {
+            for (key, start, total) in rows {
+                if let Some(replies) = per_key.remove(&(key, start)) {
+                    let first = i64::from(total) - replies.len() as i64 + 1;
+                    for (i, reply) in replies.into_iter().enumerate() {
+                        let _ = reply.send(first + i as i64);
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter cannot reach PostgreSQL; letting requests through")
+        }
+    }
+    // Anything unanswered (an error) is let through: its sender drops here.
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_aligned_and_say_how_long_is_left() {
+        let now = DateTime::from_timestamp(1_000_075, 0).expect("time");
+        let (start, left) = window_of(now, Duration::from_secs(60));
+        assert_eq!(start.timestamp(), 1_000_020);
+        assert_eq!(left, 5);
+    }
+}
