@@ -34,8 +34,24 @@ const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 #[derive(Default)]
 pub struct DecisionHub {
     waiters: Mutex<HashMap<Uuid, Vec<Waiter>>>,
-    pending: Mutex<HashMap<Uuid, PendingBooking>>,
+    pending: Mutex<Pending>,
     next_id: std::sync::atomic::AtomicU64,
+}
+
+/// Bookings answered `202`, pruned of old entries at most once a minute (not on every insert,
+/// which would cost a scan per request when many are pending).
+struct Pending {
+    bookings: HashMap<Uuid, PendingBooking>,
+    pruned: Instant,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Self {
+            bookings: HashMap::new(),
+            pruned: Instant::now(),
+        }
+    }
 }
 
 /// Waits for one booking's decision; unregisters itself when dropped.
@@ -118,7 +134,7 @@ impl DecisionHub {
 
     fn deliver(&self, snapshot: BookingSnapshot) {
         if snapshot.status.is_decided() {
-            self.pending.lock().remove(&snapshot.id);
+            self.pending.lock().bookings.remove(&snapshot.id);
         }
         let mut waiters = self.waiters.lock();
         let Some(list) = waiters.get_mut(&snapshot.id) else {
@@ -142,8 +158,13 @@ impl DecisionHub {
     /// Remembers a booking answered with 202 until its decision arrives.
     pub fn remember_pending(&self, snapshot: BookingSnapshot) {
         let mut pending = self.pending.lock();
-        pending.retain(|_, p| p.since.elapsed() < PENDING_TTL);
-        pending.insert(
+        if pending.pruned.elapsed() > Duration::from_secs(60) {
+            pending.pruned = Instant::now();
+            pending
+                .bookings
+                .retain(|_, p| p.since.elapsed() < PENDING_TTL);
+        }
+        pending.bookings.insert(
             snapshot.id,
             PendingBooking {
                 snapshot,
@@ -153,6 +174,6 @@ impl DecisionHub {
     }
 
     pub fn pending(&self, booking_id: Uuid) -> Option<PendingBooking> {
-        self.pending.lock().get(&booking_id).cloned()
+        self.pending.lock().bookings.get(&booking_id).cloned()
     }
 }

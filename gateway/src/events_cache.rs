@@ -55,6 +55,8 @@ impl EventsCache {
         .await?
         .map(Arc::new);
         let mut entries = self.entries.write();
+        // Expired entries are only dropped when the cache is large, and then all at once: a
+        // flash sale hits one event, so this scan is rare.
         if entries.len() > 10_000 {
             entries.retain(|_, (at, _)| at.elapsed() < TTL);
         }

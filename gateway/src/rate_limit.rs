@@ -4,11 +4,20 @@
 //! while the previous write was in flight and applies them with one upsert, answering each hit
 //! with its place in the window. Should the database be unreachable, requests are let through
 //! (logged): the limiter protects the service, it must not become the outage.
+//!
+//! [`RateLimiter::check`] waits for the shared count. [`RateLimiter::check_optimistic`], for the
+//! booking path, does not wait while the key is known to be far below its limit (under half of it,
+//! counting hits of this instance still in flight): the hit is counted in the background and the
+//! request goes on. Closer to the limit it waits like `check`, so a key can overshoot only by the
+//! requests other instances let through in the same few milliseconds.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -19,12 +28,27 @@ use crate::error::ApiError;
 struct Hit {
     key: String,
     window_start: DateTime<Utc>,
-    reply: oneshot::Sender<i64>,
+    /// `None` for an optimistic hit: nobody waits, the local view is updated.
+    reply: Option<oneshot::Sender<i64>>,
 }
+
+/// What this instance knows of a key's current window.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    window_start: DateTime<Utc>,
+    window_end: DateTime<Utc>,
+    /// The shared count as last seen.
+    count: i64,
+    /// Optimistic hits of this instance not yet counted.
+    pending: i64,
+}
+
+type KnownCounts = Arc<Mutex<HashMap<String, Known>>>;
 
 #[derive(Clone)]
 pub struct RateLimiter {
     hits: mpsc::Sender<Hit>,
+    known: KnownCounts,
 }
 
 /// The start of the fixed window of `window` that contains `now`, and the seconds until it ends.
@@ -39,8 +63,49 @@ impl RateLimiter {
     /// Starts the writer task; it stops with `shutdown`.
     pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
         let (tx, rx) = mpsc::channel(65_536);
-        tokio::spawn(write_hits(pool, rx, shutdown));
-        Self { hits: tx }
+        let known = KnownCounts::default();
+        tokio::spawn(write_hits(pool, rx, known.clone(), shutdown));
+        Self { hits: tx, known }
+    }
+
+    /// Like [`check`](Self::check), but without waiting while the key is far below `limit`.
+    pub async fn check_optimistic(
+        &self,
+        key: String,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), ApiError> {
+        let (window_start, _) = window_of(Utc::now(), window);
+        let go_ahead = {
+            let mut known = self.known.lock();
+            let fresh = Known {
+                window_start,
+                window_end: window_start + chrono::Duration::from_std(window).unwrap_or_default(),
+                count: 0,
+                pending: 0,
+            };
+            let entry = known.entry(key.clone()).or_insert(fresh);
+            if entry.window_start != window_start {
+                *entry = fresh;
+            }
+            let far_below = (entry.count + entry.pending + 1) * 2 <= i64::from(limit);
+            if far_below {
+                entry.pending += 1;
+            }
+            far_below
+        };
+        if !go_ahead {
+            return self.check(key, limit, window).await;
+        }
+        let hit = Hit {
+            key,
+            window_start,
+            reply: None,
+        };
+        if self.hits.try_send(hit).is_err() {
+            tracing::warn!("rate limiter queue full; a hit was not counted");
+        }
+        Ok(())
     }
 
     /// Counts a request against `key`; `429` with `Retry-After` once `limit` requests were
@@ -51,7 +116,7 @@ impl RateLimiter {
         let hit = Hit {
             key,
             window_start,
-            reply,
+            reply: Some(reply),
         };
         if self.hits.send(hit).await.is_err() {
             return Ok(());
@@ -67,8 +132,14 @@ impl RateLimiter {
 }
 
 /// Applies hits in batches: everything queued while the previous batch was written.
-async fn write_hits(pool: PgPool, mut rx: mpsc::Receiver<Hit>, shutdown: CancellationToken) {
+async fn write_hits(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Hit>,
+    known: KnownCounts,
+    shutdown: CancellationToken,
+) {
     let mut last_prune = tokio::time::Instant::now();
+    let mut last_db_prune = tokio::time::Instant::now();
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -81,11 +152,16 @@ async fn write_hits(pool: PgPool, mut rx: mpsc::Receiver<Hit>, shutdown: Cancell
                 Err(_) => break,
             }
         }
-        answer(&pool, batch).await;
-        if last_prune.elapsed() > Duration::from_secs(60) {
+        answer(&pool, &known, batch).await;
+        if last_prune.elapsed() > Duration::from_secs(5) {
             last_prune = tokio::time::Instant::now();
+            let now = Utc::now();
+            known.lock().retain(|_, k| k.window_end > now);
+        }
+        if last_db_prune.elapsed() > Duration::from_secs(60) {
+            last_db_prune = tokio::time::Instant::now();
             let pruned = sqlx::query(
-                "DELETE FROM rate_limits WHERE window_start < now() - interval '1 day'",
+                "DELETE FROM rate_limits WHERE window_start < now() - interval '1 hour'",
             )
             .execute(&pool)
             .await;
@@ -96,9 +172,10 @@ async fn write_hits(pool: PgPool, mut rx: mpsc::Receiver<Hit>, shutdown: Cancell
     }
 }
 
-async fn answer(pool: &PgPool, batch: Vec<Hit>) {
+async fn answer(pool: &PgPool, known: &KnownCounts, batch: Vec<Hit>) {
     // Several hits on one key become one increment; each hit then learns its own position.
-    let mut per_key: HashMap<(String, DateTime<Utc>), Vec<oneshot::Sender<i64>>> = HashMap::new();
+    let mut per_key: HashMap<(String, DateTime<Utc>), Vec<Option<oneshot::Sender<i64>>>> =
+        HashMap::new();
     for hit in batch {
         per_key
             .entry((hit.key, hit.window_start))
@@ -126,10 +203,21 @@ async fn answer(pool: &PgPool, batch: Vec<Hit>) {
     .await;
     match totals {
         Ok(rows) => {
+            let mut known = known.lock();
             for (key, start, total) in rows {
-                if let Some(replies) = per_key.remove(&(key, start)) {
-                    let first = i64::from(total) - replies.len() as i64 + 1;
-                    for (i, reply) in replies.into_iter().enumerate() {
+                let Some(replies) = per_key.remove(&(key.clone(), start)) else {
+                    continue;
+                };
+                let optimistic = replies.iter().filter(|r| r.is_none()).count() as i64;
+                if let Some(k) = known.get_mut(&key)
+                    && k.window_start == start
+                {
+                    k.count = k.count.max(i64::from(total));
+                    k.pending = (k.pending - optimistic).max(0);
+                }
+                let first = i64::from(total) - replies.len() as i64 + 1;
+                for (i, reply) in replies.into_iter().enumerate() {
+                    if let Some(reply) = reply {
                         let _ = reply.send(first + i as i64);
                     }
                 }

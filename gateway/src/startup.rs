@@ -140,22 +140,12 @@ pub fn router(state: SharedState) -> Router {
         .push(SwaggerUi::new("/api/openapi.json").into_router("docs"))
 }
 
-/// A span per request (method, route, request id) and the request latency histogram.
+/// A span per request (method, path; inside the request-id span) and the latency histogram.
 #[handler]
 async fn observe(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let span = tracing::info_span!(
-        "request",
-        method = %req.method(),
-        path = %req.uri().path(),
-        request_id = %request_id,
-    );
+    // The request id is on the enclosing span of the `RequestId` hoop.
+    let span = tracing::info_span!("http", method = %req.method(), path = %req.uri().path());
     ctrl.call_next(req, depot, res).instrument(span).await;
     let status = res.status_code.unwrap_or(StatusCode::OK);
     let route = match req.matched_path() {

@@ -202,6 +202,9 @@ impl Settings {
                 "EVENTLY_SECURITY__BOOKING_RATE_LIMIT and __BOOKING_RATE_WINDOW_SECS must be positive"
             );
         }
+        if sec.auth_rate_window_secs > 3600 || sec.booking_rate_window_secs > 3600 {
+            bail!("rate-limit windows (EVENTLY_SECURITY__*_RATE_WINDOW_SECS) must be at most 3600");
+        }
         if sec.request_timeout_secs * 1000 <= self.decision_wait_ms {
             bail!("EVENTLY_SECURITY__REQUEST_TIMEOUT_SECS must exceed EVENTLY_DECISION_WAIT_MS");
         }

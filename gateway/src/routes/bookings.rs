@@ -132,7 +132,7 @@ async fn limit_booking_commands(state: &AppState, user: &CurrentUser) -> Result<
     let security = &state.settings.security;
     state
         .limiter
-        .check(
+        .check_optimistic(
             format!("booking:{}", user.id),
             security.booking_rate_limit,
             std::time::Duration::from_secs(security.booking_rate_window_secs),

@@ -43,8 +43,14 @@ async fn health_metrics_and_the_api_document_are_served() {
             "{path} missing from the OpenAPI document"
         );
     }
-    assert!(doc["components"]["securitySchemes"]["bearer"].is_object(), "bearer scheme declared");
-    assert!(doc["paths"]["/api/v1/me"]["get"]["security"].is_array(), "protected routes say so");
+    assert!(
+        doc["components"]["securitySchemes"]["bearer"].is_object(),
+        "bearer scheme declared"
+    );
+    assert!(
+        doc["paths"]["/api/v1/me"]["get"]["security"].is_array(),
+        "protected routes say so"
+    );
     assert_eq!(get("/docs/").await.expect("docs").status(), 200);
 
     let user = app.register().await;
