@@ -45,6 +45,9 @@ struct Known {
 
 type KnownCounts = Arc<Mutex<HashMap<String, Known>>>;
 
+/// The hits of one key in one batch: `Some` for those waiting for their count.
+type Waiters = Vec<Option<oneshot::Sender<i64>>>;
+
 #[derive(Clone)]
 pub struct RateLimiter {
     hits: mpsc::Sender<Hit>,
@@ -174,8 +177,7 @@ async fn write_hits(
 
 async fn answer(pool: &PgPool, known: &KnownCounts, batch: Vec<Hit>) {
     // Several hits on one key become one increment; each hit then learns its own position.
-    let mut per_key: HashMap<(String, DateTime<Utc>), Vec<Option<oneshot::Sender<i64>>>> =
-        HashMap::new();
+    let mut per_key: HashMap<(String, DateTime<Utc>), Waiters> = HashMap::new();
     for hit in batch {
         per_key
             .entry((hit.key, hit.window_start))
