@@ -29,6 +29,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
+    #[error("the resource changed since it was read: fetch it again (its ETag) and retry")]
+    PreconditionFailed,
+    #[error("this update needs an If-Match header with the ETag from GET")]
+    PreconditionRequired,
     #[error("too many failed logins: this account is locked for {retry_after} s")]
     Locked { retry_after: u64 },
     #[error("too many requests: retry in {retry_after} s")]
@@ -70,6 +74,8 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::Locked { .. } => StatusCode::LOCKED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -87,6 +93,8 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::PreconditionFailed => "precondition-failed",
+            Self::PreconditionRequired => "precondition-required",
             Self::Locked { .. } => "locked",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable { .. } => "unavailable",
@@ -173,6 +181,7 @@ impl EndpointOutRegister for ApiError {
             ("403", "Not allowed for this role"),
             ("404", "Not found"),
             ("409", "Conflicts with the current state"),
+            ("412", "Stale `If-Match`: the resource changed"),
             ("413", "Body too large"),
             ("422", "Invalid fields (see `errors`)"),
             (

@@ -144,7 +144,15 @@ mod tests {
         for name in consumer_names() {
             let (stream, config) = consumer_config(&prefix, name, None).expect("consumer parses");
             assert!(stream.starts_with("T1_"));
-            assert!(config.filter_subject.starts_with("t1."));
+            assert!(!config.filter_subjects.is_empty() || !config.filter_subject.is_empty());
+            assert!(
+                config
+                    .filter_subjects
+                    .iter()
+                    .chain([&config.filter_subject])
+                    .filter(|s| !s.is_empty())
+                    .all(|s| s.starts_with("t1."))
+            );
             assert_eq!(config.durable_name.as_deref(), Some(name));
         }
     }

@@ -36,6 +36,7 @@ pub struct CancelBooking {
 pub enum BookingCommand {
     Reserve(ReserveSeats),
     Cancel(CancelBooking),
+    ChangeCapacity(ChangeCapacity),
 }
 
 impl BookingCommand {
@@ -43,13 +44,16 @@ impl BookingCommand {
         match self {
             Self::Reserve(c) => c.event_id,
             Self::Cancel(c) => c.event_id,
+            Self::ChangeCapacity(c) => c.event_id,
         }
     }
 
-    pub fn booking_id(&self) -> Uuid {
+    /// The booking the command is about (none for an event-level command).
+    pub fn booking_id(&self) -> Option<Uuid> {
         match self {
-            Self::Reserve(c) => c.booking_id,
-            Self::Cancel(c) => c.booking_id,
+            Self::Reserve(c) => Some(c.booking_id),
+            Self::Cancel(c) => Some(c.booking_id),
+            Self::ChangeCapacity(_) => None,
         }
     }
 
@@ -59,6 +63,54 @@ impl BookingCommand {
         match self {
             Self::Reserve(c) => format!("{}.reserve", c.booking_id),
             Self::Cancel(c) => format!("{}.cancel", c.booking_id),
+            Self::ChangeCapacity(c) => c.command_id(),
         }
+    }
+}
+
+/// Changes to an event's descriptive fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales_start: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales_end: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_booking: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_minutes: Option<i32>,
+}
+
+/// Change an event's capacity (and, in the same step, its other fields), if the event is still at
+/// `expected_version` and no fewer seats remain than are sold or held. Handled by the
+/// reservations consumer, the only writer of the inventory row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeCapacity {
+    /// Unique per edit request.
+    pub change_id: Uuid,
+    pub event_id: Uuid,
+    pub capacity: i32,
+    pub expected_version: i32,
+    #[serde(default)]
+    pub changes: EventChanges,
+    pub requested_by: Uuid,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl ChangeCapacity {
+    pub fn command_id(&self) -> String {
+        format!("{}.capacity.{}", self.event_id, self.change_id)
     }
 }

@@ -33,3 +33,28 @@ impl BookingEvent {
         format!("{}.{}", self.booking.id, self.booking.status.as_str())
     }
 }
+
+/// The outcome of a capacity change (`updated` or `update_rejected` on
+/// `<prefix>.evt.event.<outcome>.<event_id>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventCapacityChanged {
+    pub command_id: String,
+    pub event_id: uuid::Uuid,
+    /// `updated` or `rejected`.
+    pub outcome: String,
+    /// Why it was rejected: `stale` (the event changed since it was read) or `below_sold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The event's version after the step.
+    pub version: i32,
+    pub availability: Availability,
+    /// Seats that became available (for the waitlist): `new capacity - old capacity` when raised.
+    pub seats_freed: i32,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl EventCapacityChanged {
+    pub fn message_id(&self) -> String {
+        format!("{}.{}", self.command_id, self.outcome)
+    }
+}

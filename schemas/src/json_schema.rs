@@ -3,13 +3,17 @@
 
 use schemars::{JsonSchema, schema_for};
 
-use crate::{BookingCommand, BookingEvent};
+use crate::{BookingCommand, BookingEvent, EventCapacityChanged};
 
 /// `(file name, pretty JSON)` for every message schema.
 pub fn all() -> Vec<(&'static str, String)> {
     vec![
         ("booking-command.json", render::<BookingCommand>()),
         ("booking-event.json", render::<BookingEvent>()),
+        (
+            "event-capacity-changed.json",
+            render::<EventCapacityChanged>(),
+        ),
     ]
 }
 

@@ -10,6 +10,6 @@ pub mod json_schema;
 pub mod subjects;
 
 pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
-pub use commands::{BookingCommand, CancelBooking, ReserveSeats};
-pub use events::{Availability, BookingEvent};
+pub use commands::{BookingCommand, CancelBooking, ChangeCapacity, EventChanges, ReserveSeats};
+pub use events::{Availability, BookingEvent, EventCapacityChanged};
 pub use subjects::{Prefix, PrefixError};

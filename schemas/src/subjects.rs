@@ -70,6 +70,16 @@ impl Prefix {
         format!("{}.cmd.booking.cancel.{event_id}", self.0)
     }
 
+    pub fn change_capacity(&self, event_id: Uuid) -> String {
+        format!("{}.cmd.event.capacity.{event_id}", self.0)
+    }
+
+    /// `<prefix>.evt.event.<what>.<event_id>` (`created`, `updated`, `update_rejected`,
+    /// `cancelled`).
+    pub fn event_event(&self, what: &str, event_id: Uuid) -> String {
+        format!("{}.evt.event.{what}.{event_id}", self.0)
+    }
+
     /// `<prefix>.evt.booking.<status>.<event_id>`
     pub fn booking_event(&self, status: BookingStatus, event_id: Uuid) -> String {
         format!("{}.evt.booking.{}.{event_id}", self.0, status.as_str())

@@ -6,6 +6,7 @@
 //! which the stream's duplicate window drops.
 
 mod allocate;
+mod capacity;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -13,7 +14,9 @@ use anyhow::Context as _;
 use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::{DateTime, Utc};
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
-use evently_schemas::{BookingCommand, BookingEvent, BookingSnapshot, Prefix};
+use evently_schemas::{
+    BookingCommand, BookingEvent, BookingSnapshot, EventCapacityChanged, Prefix,
+};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -63,9 +66,7 @@ impl Handler for Reservations {
                         None => Outcome::Done,
                     });
                 }
-                after_commit = Some(Box::pin(
-                    self.publisher().publish(changes.events, changes.replay),
-                ) as AfterCommit);
+                after_commit = Some(Box::pin(self.publisher().publish(changes)) as AfterCommit);
             }
             Err(e) => {
                 let text = format!("{e:#}");
@@ -88,6 +89,8 @@ impl Handler for Reservations {
 struct Locked {
     rules: Rules,
     inventory: Inventory,
+    /// The event row's version (optimistic locking of edits).
+    version: i32,
     touched: bool,
 }
 
@@ -104,6 +107,7 @@ struct LockedRow {
     max_per_booking: i32,
     price_cents: i64,
     currency: String,
+    version: i32,
 }
 
 /// What one batch changed, written before commit and published after.
@@ -114,6 +118,11 @@ struct Changes {
     /// Commands already applied (redeliveries): their bookings' events are published again.
     replay: Vec<Uuid>,
     refused: HashMap<usize, anyhow::Error>,
+    /// Capacity changes: their outcomes (published) and what to write.
+    capacity: Vec<EventCapacityChanged>,
+    accepted: Vec<capacity::Accepted>,
+    /// Capacity commands already applied: their stored outcomes are published again.
+    replay_commands: Vec<String>,
 }
 
 impl Reservations {
@@ -150,7 +159,10 @@ impl Reservations {
         let mut changes = Changes::default();
         for (index, command) in commands {
             if !fresh.remove(&command.command_id()) {
-                changes.replay.push(command.booking_id());
+                match command.booking_id() {
+                    Some(id) => changes.replay.push(id),
+                    None => changes.replay_commands.push(command.command_id()),
+                }
                 continue;
             }
             if let Err(e) = step(command, now, &mut events, &mut bookings, &mut changes) {
@@ -186,7 +198,27 @@ struct Publisher {
 impl Publisher {
     /// Publishes the batch's events and the events of replayed commands, then waits for every
     /// PubAck.
-    async fn publish(self, mut events: Vec<BookingEvent>, replay: Vec<Uuid>) -> anyhow::Result<()> {
+    async fn publish(self, changes: Changes) -> anyhow::Result<()> {
+        let Changes {
+            mut events,
+            replay,
+            mut capacity,
+            replay_commands,
+            ..
+        } = changes;
+        if !replay_commands.is_empty() {
+            let stored: Vec<serde_json::Value> = sqlx::query_scalar(
+                "SELECT outcome FROM processed_messages WHERE consumer = $1 AND message_id = ANY($2) AND outcome IS NOT NULL",
+            )
+            .bind(NAME)
+            .bind(&replay_commands)
+            .fetch_all(&self.pool)
+            .await
+            .context("loading replayed capacity outcomes")?;
+            for value in stored {
+                capacity.push(serde_json::from_value(value).context("decoding a stored outcome")?);
+            }
+        }
         if !replay.is_empty() {
             let rows: Vec<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1)"
@@ -218,6 +250,26 @@ impl Publisher {
                 )
                 .await
                 .context("publishing a booking event")?;
+            acks.push(ack);
+        }
+        for outcome in &capacity {
+            let what = if outcome.outcome == "updated" {
+                "updated"
+            } else {
+                "update_rejected"
+            };
+            let subject = self.prefix.event_event(what, outcome.event_id);
+            let payload = serde_json::to_vec(outcome).context("encoding a capacity outcome")?;
+            let ack = self
+                .js
+                .send_publish(
+                    subject,
+                    PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(outcome.message_id()),
+                )
+                .await
+                .context("publishing a capacity outcome")?;
             acks.push(ack);
         }
         for ack in
@@ -255,6 +307,14 @@ fn step(
                 occurred_at: now,
             });
             bookings.insert(booking.id, (booking, true));
+        }
+        BookingCommand::ChangeCapacity(c) => {
+            let locked = events
+                .get_mut(&c.event_id)
+                .with_context(|| format!("event {} does not exist", c.event_id))?;
+            let (outcome, accepted) = capacity::decide(locked, c, now);
+            changes.capacity.push(outcome);
+            changes.accepted.extend(accepted);
         }
         BookingCommand::Cancel(c) => {
             let (booking, is_new) = bookings
@@ -298,7 +358,7 @@ async fn lock_events(
     }
     let rows: Vec<LockedRow> = sqlx::query_as(
         "SELECT i.event_id, i.capacity, i.sold, i.held, e.status, e.sales_start, e.sales_end, e.ends_at, \
-         e.max_per_booking, e.price_cents, e.currency::text AS currency \
+         e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version \
          FROM inventory i JOIN events e ON e.id = i.event_id \
          WHERE i.event_id = ANY($1) ORDER BY i.event_id FOR UPDATE OF i",
     )
@@ -324,6 +384,7 @@ async fn lock_events(
                     sold: r.sold,
                     held: r.held,
                 },
+                version: r.version,
                 touched: false,
             };
             (r.event_id, locked)
@@ -337,7 +398,7 @@ async fn load_bookings(
     tx: &mut Transaction<'_, Postgres>,
     commands: &[&BookingCommand],
 ) -> anyhow::Result<HashMap<Uuid, (BookingSnapshot, bool)>> {
-    let ids: Vec<Uuid> = commands.iter().map(|c| c.booking_id()).collect();
+    let ids: Vec<Uuid> = commands.iter().filter_map(|c| c.booking_id()).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -383,16 +444,45 @@ async fn write(
         let ids: Vec<Uuid> = touched.iter().map(|(id, _)| **id).collect();
         let sold: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.sold).collect();
         let held: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.held).collect();
+        let capacity: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.capacity).collect();
         sqlx::query(
-            "UPDATE inventory i SET sold = u.sold, held = u.held \
-             FROM unnest($1::uuid[], $2::int[], $3::int[]) AS u(event_id, sold, held) WHERE i.event_id = u.event_id",
+            "UPDATE inventory i SET sold = u.sold, held = u.held, capacity = u.capacity \
+             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) AS u(event_id, sold, held, capacity) \
+             WHERE i.event_id = u.event_id",
         )
         .bind(&ids)
         .bind(&sold)
         .bind(&held)
+        .bind(&capacity)
         .execute(&mut **tx)
         .await
         .context("updating inventory")?;
+    }
+    for accepted in &changes.accepted {
+        capacity::write(tx, accepted).await?;
+    }
+    if !changes.capacity.is_empty() {
+        let ids: Vec<String> = changes
+            .capacity
+            .iter()
+            .map(|c| c.command_id.clone())
+            .collect();
+        let outcomes: Vec<serde_json::Value> = changes
+            .capacity
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .context("encoding capacity outcomes")?;
+        sqlx::query(
+            "UPDATE processed_messages p SET outcome = u.outcome FROM unnest($2::text[], $3::jsonb[]) AS u(id, outcome) \
+             WHERE p.consumer = $1 AND p.message_id = u.id",
+        )
+        .bind(NAME)
+        .bind(&ids)
+        .bind(&outcomes)
+        .execute(&mut **tx)
+        .await
+        .context("recording capacity outcomes")?;
     }
     if !changes.refused.is_empty() {
         let refused: Vec<String> = commands

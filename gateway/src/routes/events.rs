@@ -19,7 +19,11 @@ pub fn router() -> Router {
     Router::with_path("events")
         .get(list_events)
         .post(create_event)
-        .push(Router::with_path("{id}").get(get_event))
+        .push(
+            Router::with_path("{id}")
+                .get(get_event)
+                .patch(super::event_edit::patch_event),
+        )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,34 +85,35 @@ pub struct EventOut {
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
-    id: Uuid,
-    venue_id: Uuid,
-    organizer_id: Uuid,
-    name: String,
-    description: String,
-    category: String,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    capacity: i32,
-    price_cents: i64,
-    currency: String,
-    sales_start: Option<DateTime<Utc>>,
-    sales_end: Option<DateTime<Utc>>,
-    max_per_booking: i32,
-    hold_minutes: i32,
-    status: String,
-    version: i32,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    sold: i32,
-    held: i32,
-    waitlist_length: i64,
+pub(super) struct EventRow {
+    pub(super) id: Uuid,
+    pub(super) venue_id: Uuid,
+    pub(super) organizer_id: Uuid,
+    pub(super) name: String,
+    pub(super) description: String,
+    pub(super) category: String,
+    pub(super) starts_at: DateTime<Utc>,
+    pub(super) ends_at: DateTime<Utc>,
+    pub(super) capacity: i32,
+    pub(super) price_cents: i64,
+    pub(super) currency: String,
+    pub(super) sales_start: Option<DateTime<Utc>>,
+    pub(super) sales_end: Option<DateTime<Utc>>,
+    pub(super) max_per_booking: i32,
+    pub(super) hold_minutes: i32,
+    pub(super) status: String,
+    pub(super) version: i32,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+    pub(super) sold: i32,
+    pub(super) held: i32,
+    pub(super) waitlist_length: i64,
 }
 
 impl EventRow {
-    fn etag(&self) -> String {
-        format!("\"{}.{}.{}\"", self.version, self.sold, self.held)
+    /// The ETag: the event's version, what `If-Match` on `PATCH` is checked against.
+    pub(super) fn etag(&self) -> String {
+        etag(self.version)
     }
 }
 
@@ -152,7 +157,34 @@ const SELECT: &str = "SELECT e.id, e.venue_id, e.organizer_id, e.name, e.descrip
     (SELECT count(*) FROM bookings w WHERE w.event_id = e.id AND w.status = 'waitlisted') AS waitlist_length \
     FROM events e JOIN inventory i ON i.event_id = e.id";
 
-fn validate(body: &EventRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// The categories an event may have.
+pub const CATEGORIES: &[&str] = &[
+    "music",
+    "theatre",
+    "comedy",
+    "dance",
+    "sports",
+    "conference",
+    "workshop",
+    "festival",
+    "exhibition",
+    "film",
+    "family",
+    "food",
+    "other",
+];
+
+pub(super) fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}
+
+/// Checks an event's fields (all of them: a patch is checked merged with the current event).
+/// `starts_at` must be in the future only when it is being set.
+pub(super) fn validate(
+    body: &EventRequest,
+    now: DateTime<Utc>,
+    new_start: bool,
+) -> Result<(), ApiError> {
     let name = body.name.trim();
     let category = body.category.trim();
     let currency_ok =
@@ -175,7 +207,17 @@ fn validate(body: &EventRequest, now: DateTime<Utc>) -> Result<(), ApiError> {
             "category",
             "must be 1 to 50 characters",
         )
-        .check(body.starts_at > now, "starts_at", "must be in the future")
+        .check(!new_start || body.starts_at > now, "starts_at", "must be in the future")
+        .check(
+            CATEGORIES.contains(&category.to_lowercase().as_str()),
+            "category",
+            "must be one of music, theatre, comedy, dance, sports, conference, workshop, festival, exhibition, film, family, food, other",
+        )
+        .check(
+            body.sales_start.is_none_or(|s| s < body.ends_at),
+            "sales_start",
+            "must be before ends_at",
+        )
         .check(
             body.ends_at > body.starts_at,
             "ends_at",
@@ -233,7 +275,7 @@ pub async fn create_event(
     caller.require_organizer()?;
     let state = state(depot)?;
     let body: EventRequest = parse_json(req, state.settings.max_body_bytes).await?;
-    validate(&body, Utc::now())?;
+    validate(&body, Utc::now(), true)?;
     let venue: Option<(Uuid, i32)> =
         sqlx::query_as("SELECT owner_id, capacity FROM venues WHERE id = $1")
             .bind(body.venue_id)
@@ -291,20 +333,20 @@ pub async fn create_event(
     Ok(())
 }
 
-async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
+pub(super) async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
     sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!("{SELECT} WHERE e.id = $1")))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
-fn set_etag(res: &mut Response, etag: &str) {
+pub(super) fn set_etag(res: &mut Response, etag: &str) {
     if let Ok(v) = HeaderValue::from_str(etag) {
         res.headers_mut().insert(header::ETAG, v);
     }
 }
 
-/// One event with its live availability. Answers `304` to a matching `If-None-Match`.
+/// One event with its live availability, and its version as `ETag` (for `If-Match` on `PATCH`).
 #[endpoint(tags("events"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = EventOut)))]
 pub async fn get_event(
     req: &mut Request,
@@ -316,17 +358,12 @@ pub async fn get_event(
     let row = fetch(&state.pool, id)
         .await?
         .ok_or(ApiError::NotFound("event"))?;
-    let etag = row.etag();
-    set_etag(res, &etag);
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    if fresh {
-        res.status_code(StatusCode::NOT_MODIFIED);
-        return Ok(());
-    }
+    set_etag(res, &row.etag());
+    // Availability changes by the second: caches may keep it briefly, then must ask again.
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=1"),
+    );
     reply(res, StatusCode::OK, &EventOut::from(row));
     Ok(())
 }
@@ -428,17 +465,11 @@ pub async fn list_events(
     let state = state(depot)?;
     let page = PageRequest::from_request(req)?;
     let f = Filters::from_request(req)?;
-    let pattern = f.q.map(|q| {
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let words = f.q.filter(|q| !q.trim().is_empty());
     let (after_at, after_id) = page.after.unzip();
     let rows = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE e.status = 'active' \
-         AND ($1::text IS NULL OR e.name ILIKE $1 OR e.description ILIKE $1) \
+         AND ($1::text IS NULL OR e.search @@ websearch_to_tsquery('simple', $1)) \
          AND ($2::text IS NULL OR e.category = $2) \
          AND ($3::uuid IS NULL OR e.venue_id = $3) \
          AND ($4::timestamptz IS NULL OR e.starts_at >= $4) \
@@ -449,7 +480,7 @@ pub async fn list_events(
          AND ($9::timestamptz IS NULL OR (e.starts_at, e.id) > ($9, $10)) \
          ORDER BY e.starts_at, e.id LIMIT $11"
     )))
-    .bind(pattern)
+    .bind(words)
     .bind(f.category)
     .bind(f.venue_id)
     .bind(f.from)

@@ -7,6 +7,7 @@ use serde::Serialize;
 pub mod accounts;
 pub mod admin;
 pub mod bookings;
+pub mod event_edit;
 pub mod events;
 pub mod health;
 pub mod venues;

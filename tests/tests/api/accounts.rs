@@ -104,7 +104,7 @@ async fn an_attendee_cannot_create_venues_or_events_but_an_organizer_can() {
         .post(
             "/events",
             Some(&attendee.token),
-            &json!({"name": "x", "venue_id": uuid::Uuid::new_v4(), "category": "c",
+            &json!({"name": "x", "venue_id": uuid::Uuid::new_v4(), "category": "music",
                     "starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-01T01:00:00Z",
                     "capacity": 1, "price_cents": 0, "currency": "EUR"}),
         )
@@ -118,7 +118,7 @@ async fn an_attendee_cannot_create_venues_or_events_but_an_organizer_can() {
         .post(
             "/events",
             Some(&other.token),
-            &json!({"name": "x", "venue_id": body["venue_id"], "category": "c",
+            &json!({"name": "x", "venue_id": body["venue_id"], "category": "music",
                     "starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-01T01:00:00Z",
                     "capacity": 1, "price_cents": 0, "currency": "EUR"}),
         )

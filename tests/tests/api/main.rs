@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bookings;
+mod events;
 mod failures;
 mod input;
 mod operations;
