@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use evently_schemas::{BookingEvent, BookingSnapshot, BookingStatus, Prefix};
+use evently_schemas::{BookingEvent, BookingSnapshot, BookingStatus, EventCapacityChanged, Prefix};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::live::LiveHub;
 
 type Wanted = fn(BookingStatus) -> bool;
 
@@ -33,6 +35,8 @@ const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Default)]
 pub struct DecisionHub {
+    /// Availability for the `live` streams, from the same events.
+    pub live: LiveHub,
     waiters: Mutex<HashMap<Uuid, Vec<Waiter>>>,
     pending: Mutex<Pending>,
     next_id: std::sync::atomic::AtomicU64,
@@ -89,10 +93,15 @@ impl DecisionHub {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Arc<Self>> {
         let hub = Arc::new(Self::default());
-        let mut sub = client
+        let bookings = client
             .subscribe(prefix.all_booking_events())
             .await
             .context("subscribing to booking events")?;
+        let events = client
+            .subscribe(prefix.all_event_events())
+            .await
+            .context("subscribing to event events")?;
+        let mut sub = futures::stream::select(bookings, events);
         client.flush().await.context("flushing the subscription")?;
         let routed = hub.clone();
         tokio::spawn(async move {
@@ -101,8 +110,21 @@ impl DecisionHub {
                     _ = shutdown.cancelled() => break,
                     msg = sub.next() => match msg { Some(m) => m, None => break },
                 };
+                if msg.subject.as_str().contains(".evt.event.") {
+                    if let Ok(changed) =
+                        serde_json::from_slice::<EventCapacityChanged>(&msg.payload)
+                    {
+                        routed.live.publish(changed.event_id, changed.availability);
+                    }
+                    continue;
+                }
                 match serde_json::from_slice::<BookingEvent>(&msg.payload) {
-                    Ok(event) => routed.deliver(event.booking),
+                    Ok(event) => {
+                        if let Some(availability) = event.availability {
+                            routed.live.publish(event.booking.event_id, availability);
+                        }
+                        routed.deliver(event.booking)
+                    }
                     Err(e) => {
                         tracing::warn!(subject = %msg.subject, error = %e, "undecodable booking event")
                     }

@@ -7,6 +7,7 @@ mod decisions;
 mod error;
 mod events_cache;
 mod hygiene;
+mod live;
 mod lockout;
 mod pagination;
 mod publish;

@@ -66,6 +66,7 @@ impl Application {
             decisions,
             events: EventsCache::default(),
             limiter: RateLimiter::start(deps.pool.clone(), deps.shutdown.clone()),
+            shutdown: deps.shutdown.clone(),
             settings: settings.clone(),
         });
         let acceptor = TcpListener::new(settings.http_addr)

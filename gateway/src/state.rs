@@ -24,6 +24,8 @@ pub struct AppState {
     pub decisions: Arc<DecisionHub>,
     pub events: EventsCache,
     pub limiter: RateLimiter,
+    /// Fires when the gateway stops: long-lived responses (live streams) end.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -90,6 +90,11 @@ impl Prefix {
         format!("{}.evt.booking.>", self.0)
     }
 
+    /// Every event-level event (`created`, `updated`, `cancelled`, ...) of every event.
+    pub fn all_event_events(&self) -> String {
+        format!("{}.evt.event.>", self.0)
+    }
+
     pub fn dlq(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.0)
     }

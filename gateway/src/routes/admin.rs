@@ -25,7 +25,7 @@ pub struct RoleRequest {
 }
 
 /// Set a user's role (admin only). Takes effect at the user's next login.
-#[endpoint(security(("bearer" = [])), tags("admin"), request_body = RoleRequest, responses((status_code = 200, body = UserOut)))]
+#[endpoint(security(("bearer" = [])), tags("admin"), parameters(("id" = uuid::Uuid, Path)), request_body = RoleRequest, responses((status_code = 200, body = UserOut)))]
 pub async fn set_role(
     req: &mut Request,
     depot: &mut Depot,

@@ -22,7 +22,8 @@ pub fn router() -> Router {
         .push(
             Router::with_path("{id}")
                 .get(get_event)
-                .patch(super::event_edit::patch_event),
+                .patch(super::event_edit::patch_event)
+                .push(Router::with_path("live").get(live_availability)),
         )
 }
 
@@ -495,5 +496,52 @@ pub async fn list_events(
     .await?;
     let out: Page<EventOut> = page.page(rows, |r| (r.starts_at, r.id), EventOut::from);
     reply(res, StatusCode::OK, &out);
+    Ok(())
+}
+
+/// Server-Sent Events: `availability` events (`{capacity, sold, held, available}`) whenever the
+/// event's seats change, the current figure first; at most about ten a second per stream.
+#[endpoint(tags("events"), parameters(("id" = Uuid, Path)), responses((status_code = 200, description = "text/event-stream of `availability` events")))]
+pub async fn live_availability(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let state = state(depot)?;
+    let id = path_id(req, "id", "event")?;
+    let row = fetch(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
+    let current = evently_schemas::Availability {
+        capacity: row.capacity,
+        sold: row.sold,
+        held: row.held,
+        available: (row.capacity - row.sold - row.held).max(0),
+    };
+    let rx = state.decisions.live.watch(id, current);
+    metrics::gauge!("evently_live_events_watched").set(state.decisions.live.watched() as f64);
+    let shutdown = state.shutdown.clone();
+    let updates = futures::stream::unfold((rx, true), move |(mut rx, first)| {
+        let shutdown = shutdown.clone();
+        async move {
+            if !first {
+                // Coalesce: wait a little, then send only the newest figure.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    changed = rx.changed() => changed.ok()?,
+                }
+            }
+            let availability = *rx.borrow_and_update();
+            let event = salvo::sse::SseEvent::default()
+                .name("availability")
+                .json(availability)
+                .map_err(std::io::Error::other);
+            Some((event, (rx, false)))
+        }
+    });
+    salvo::sse::SseKeepAlive::new(updates)
+        .max_interval(std::time::Duration::from_secs(15))
+        .stream(res);
     Ok(())
 }

@@ -321,3 +321,56 @@ async fn search_finds_by_word_and_filter_and_pages_return_each_event_once() {
     );
     app.shutdown().await;
 }
+
+/// Reads Server-Sent Events until one satisfies `done`, or the deadline passes.
+async fn next_availability(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buffer: &mut String,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
+                let value: Value = serde_json::from_str(data.trim()).expect("availability json");
+                if done(&value) {
+                    return value;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("an availability update in time")
+            .expect("the stream stays open")
+            .expect("chunk");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn a_live_stream_sees_availability_drop_as_seats_are_booked() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let res = app
+        .http
+        .get(app.url(&format!("/events/{event}/live")))
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut stream = res.bytes_stream();
+    let mut buffer = String::new();
+    let first = next_availability(&mut stream, &mut buffer, |_| true).await;
+    assert_eq!(first["available"], 10);
+
+    let user = app.register().await;
+    assert_eq!(app.book(&user, event, 3, None).await.status(), 201);
+    let after = next_availability(&mut stream, &mut buffer, |v| v["available"] != 10).await;
+    assert_eq!(after["available"], 7);
+    assert_eq!(after["sold"], 3);
+    app.shutdown().await;
+}
