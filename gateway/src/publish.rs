@@ -21,6 +21,7 @@ pub async fn publish_booking_command(
         BookingCommand::Reserve(c) => state.prefix.reserve(c.event_id),
         BookingCommand::Cancel(c) => state.prefix.cancel(c.event_id),
         BookingCommand::ChangeCapacity(c) => state.prefix.change_capacity(c.event_id),
+        BookingCommand::CancelEvent(c) => state.prefix.cancel_event(c.event_id),
     };
     let payload = serde_json::to_vec(command)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("encoding a command")))?;

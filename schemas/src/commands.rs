@@ -37,6 +37,31 @@ pub enum BookingCommand {
     Reserve(ReserveSeats),
     Cancel(CancelBooking),
     ChangeCapacity(ChangeCapacity),
+    CancelEvent(CancelEvent),
+}
+
+/// Cancel every booking of a cancelled event, one round of bookings at a time: each round is one
+/// transaction, and publishes the next round while bookings remain, so a crash halfway resumes
+/// where it stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CancelEvent {
+    pub event_id: Uuid,
+    pub round: u32,
+    pub requested_by: Uuid,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl CancelEvent {
+    pub fn command_id(&self) -> String {
+        format!("{}.cancel-event.{}", self.event_id, self.round)
+    }
+
+    pub fn next_round(&self) -> Self {
+        Self {
+            round: self.round + 1,
+            ..self.clone()
+        }
+    }
 }
 
 impl BookingCommand {
@@ -45,6 +70,7 @@ impl BookingCommand {
             Self::Reserve(c) => c.event_id,
             Self::Cancel(c) => c.event_id,
             Self::ChangeCapacity(c) => c.event_id,
+            Self::CancelEvent(c) => c.event_id,
         }
     }
 
@@ -53,7 +79,7 @@ impl BookingCommand {
         match self {
             Self::Reserve(c) => Some(c.booking_id),
             Self::Cancel(c) => Some(c.booking_id),
-            Self::ChangeCapacity(_) => None,
+            Self::ChangeCapacity(_) | Self::CancelEvent(_) => None,
         }
     }
 
@@ -64,6 +90,7 @@ impl BookingCommand {
             Self::Reserve(c) => format!("{}.reserve", c.booking_id),
             Self::Cancel(c) => format!("{}.cancel", c.booking_id),
             Self::ChangeCapacity(c) => c.command_id(),
+            Self::CancelEvent(c) => c.command_id(),
         }
     }
 }

@@ -58,3 +58,18 @@ impl EventCapacityChanged {
         format!("{}.{}", self.command_id, self.outcome)
     }
 }
+
+/// An event was cancelled (`<prefix>.evt.event.cancelled.<event_id>`): its bookings are being
+/// cancelled and refunded, and their holders are to be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventCancelled {
+    pub event_id: uuid::Uuid,
+    pub cancelled_by: uuid::Uuid,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl EventCancelled {
+    pub fn message_id(&self) -> String {
+        format!("{}.cancelled", self.event_id)
+    }
+}

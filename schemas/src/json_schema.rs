@@ -3,7 +3,7 @@
 
 use schemars::{JsonSchema, schema_for};
 
-use crate::{BookingCommand, BookingEvent, EventCapacityChanged};
+use crate::{BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged};
 
 /// `(file name, pretty JSON)` for every message schema.
 pub fn all() -> Vec<(&'static str, String)> {
@@ -14,6 +14,7 @@ pub fn all() -> Vec<(&'static str, String)> {
             "event-capacity-changed.json",
             render::<EventCapacityChanged>(),
         ),
+        ("event-cancelled.json", render::<EventCancelled>()),
     ]
 }
 

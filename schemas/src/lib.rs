@@ -10,6 +10,8 @@ pub mod json_schema;
 pub mod subjects;
 
 pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
-pub use commands::{BookingCommand, CancelBooking, ChangeCapacity, EventChanges, ReserveSeats};
-pub use events::{Availability, BookingEvent, EventCapacityChanged};
+pub use commands::{
+    BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, ReserveSeats,
+};
+pub use events::{Availability, BookingEvent, EventCancelled, EventCapacityChanged};
 pub use subjects::{Prefix, PrefixError};

@@ -70,6 +70,10 @@ impl Prefix {
         format!("{}.cmd.booking.cancel.{event_id}", self.0)
     }
 
+    pub fn cancel_event(&self, event_id: Uuid) -> String {
+        format!("{}.cmd.event.cancel.{event_id}", self.0)
+    }
+
     pub fn change_capacity(&self, event_id: Uuid) -> String {
         format!("{}.cmd.event.capacity.{event_id}", self.0)
     }

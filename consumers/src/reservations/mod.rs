@@ -7,6 +7,7 @@
 
 mod allocate;
 mod capacity;
+mod event_cancel;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -15,7 +16,7 @@ use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::{DateTime, Utc};
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
 use evently_schemas::{
-    BookingCommand, BookingEvent, BookingSnapshot, EventCapacityChanged, Prefix,
+    BookingCommand, BookingEvent, BookingSnapshot, CancelEvent, EventCapacityChanged, Prefix,
 };
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -123,6 +124,10 @@ struct Changes {
     accepted: Vec<capacity::Accepted>,
     /// Capacity commands already applied: their stored outcomes are published again.
     replay_commands: Vec<String>,
+    /// Event cancellations: refunds to record, next rounds to publish, rounds replayed.
+    refunds: Vec<(Uuid, i64, String)>,
+    follow_ups: Vec<CancelEvent>,
+    replay_rounds: Vec<CancelEvent>,
 }
 
 impl Reservations {
@@ -159,9 +164,28 @@ impl Reservations {
         let mut changes = Changes::default();
         for (index, command) in commands {
             if !fresh.remove(&command.command_id()) {
-                match command.booking_id() {
-                    Some(id) => changes.replay.push(id),
-                    None => changes.replay_commands.push(command.command_id()),
+                match command {
+                    BookingCommand::CancelEvent(c) => changes.replay_rounds.push(c.clone()),
+                    _ => match command.booking_id() {
+                        Some(id) => changes.replay.push(id),
+                        None => changes.replay_commands.push(command.command_id()),
+                    },
+                }
+                continue;
+            }
+            if let BookingCommand::CancelEvent(c) = command {
+                let round = event_cancel::load_round(&mut tx, c.event_id).await?;
+                let full = round.len() as i64 == event_cancel::ROUND_SIZE;
+                let ids: Vec<Uuid> = round.iter().map(|r| r.id).collect();
+                for row in round {
+                    bookings
+                        .entry(row.id)
+                        .or_insert_with(|| (row.snapshot(), false));
+                }
+                if let Err(e) = cancel_round(&ids, now, &mut events, &mut bookings, &mut changes) {
+                    changes.refused.insert(*index, e);
+                } else if full {
+                    changes.follow_ups.push(c.next_round());
                 }
                 continue;
             }
@@ -204,8 +228,13 @@ impl Publisher {
             replay,
             mut capacity,
             replay_commands,
+            mut follow_ups,
+            replay_rounds,
             ..
         } = changes;
+        for round in &replay_rounds {
+            follow_ups.extend(event_cancel::next_if_remaining(&self.pool, round).await?);
+        }
         if !replay_commands.is_empty() {
             let stored: Vec<serde_json::Value> = sqlx::query_scalar(
                 "SELECT outcome FROM processed_messages WHERE consumer = $1 AND message_id = ANY($2) AND outcome IS NOT NULL",
@@ -252,6 +281,23 @@ impl Publisher {
                 .context("publishing a booking event")?;
             acks.push(ack);
         }
+        for next in follow_ups {
+            let command = BookingCommand::CancelEvent(next);
+            let subject = self.prefix.cancel_event(command.event_id());
+            let payload =
+                serde_json::to_vec(&command).context("encoding the next cancellation round")?;
+            let ack = self
+                .js
+                .send_publish(
+                    subject,
+                    PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(command.command_id()),
+                )
+                .await
+                .context("publishing the next cancellation round")?;
+            acks.push(ack);
+        }
         for outcome in &capacity {
             let what = if outcome.outcome == "updated" {
                 "updated"
@@ -280,6 +326,38 @@ impl Publisher {
         }
         Ok(())
     }
+}
+
+/// Cancels one round of an event's bookings.
+fn cancel_round(
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+    events: &mut HashMap<Uuid, Locked>,
+    bookings: &mut HashMap<Uuid, (BookingSnapshot, bool)>,
+    changes: &mut Changes,
+) -> anyhow::Result<()> {
+    for id in ids {
+        let Some((booking, is_new)) = bookings.get_mut(id) else {
+            continue;
+        };
+        let locked = events
+            .get_mut(&booking.event_id)
+            .with_context(|| format!("event {} does not exist", booking.event_id))?;
+        let refund = event_cancel::refund_for(booking);
+        if allocate::cancel(&mut locked.inventory, booking, now) {
+            locked.touched = true;
+            if !*is_new {
+                changes.cancelled.push(booking.id);
+            }
+            changes.refunds.extend(refund);
+            changes.events.push(BookingEvent {
+                booking: booking.clone(),
+                availability: Some(locked.inventory.availability()),
+                occurred_at: now,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Applies one fresh command to the batch's state.
@@ -316,6 +394,8 @@ fn step(
             changes.capacity.push(outcome);
             changes.accepted.extend(accepted);
         }
+        // Handled in `apply`, which loads the round's bookings first.
+        BookingCommand::CancelEvent(_) => {}
         BookingCommand::Cancel(c) => {
             let (booking, is_new) = bookings
                 .get_mut(&c.booking_id)
@@ -461,6 +541,7 @@ async fn write(
     for accepted in &changes.accepted {
         capacity::write(tx, accepted).await?;
     }
+    event_cancel::write_refunds(tx, &changes.refunds).await?;
     if !changes.capacity.is_empty() {
         let ids: Vec<String> = changes
             .capacity

@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::message::PublishMessage;
 use chrono::{DateTime, Utc};
-use evently_schemas::{BookingCommand, ChangeCapacity, EventCapacityChanged, EventChanges};
+use evently_schemas::{
+    BookingCommand, CancelEvent, ChangeCapacity, EventCancelled, EventCapacityChanged, EventChanges,
+};
 use futures::StreamExt;
 use salvo::http::{StatusCode, header};
 use salvo::oapi::ToSchema;
@@ -245,4 +248,68 @@ async fn change_capacity(
         ))),
         None => answer(state, res, current.id, StatusCode::ACCEPTED).await,
     }
+}
+
+/// Cancel an event (its organizer or an admin): no more bookings are taken, and every booking is
+/// cancelled and refunded through the pipeline, in rounds. Answers `202`: the cancellation of the
+/// bookings proceeds after the answer. Cancelling a cancelled event resumes anything left.
+#[endpoint(
+    tags("events"),
+    security(("bearer" = [])),
+    parameters(("id" = Uuid, Path)),
+    responses((status_code = 202, body = EventOut))
+)]
+pub async fn cancel_event(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    caller.require_organizer()?;
+    let state = state(depot)?;
+    let id = path_id(req, "id", "event")?;
+    let current = fetch(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
+    if !caller.owns_or_admin(current.organizer_id) {
+        return Err(ApiError::Forbidden(
+            "only the event's organizer or an admin may cancel it",
+        ));
+    }
+    sqlx::query("UPDATE events SET status = 'cancelled', version = version + 1, updated_at = now() WHERE id = $1 AND status = 'active'")
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    let now = Utc::now();
+    let cancelled = EventCancelled {
+        event_id: id,
+        cancelled_by: caller.id,
+        occurred_at: now,
+    };
+    let payload = serde_json::to_vec(&cancelled).map_err(|e| ApiError::Internal(e.into()))?;
+    state
+        .js
+        .send_publish(
+            state.prefix.event_event("cancelled", id),
+            PublishMessage::build()
+                .payload(payload.into())
+                .message_id(cancelled.message_id()),
+        )
+        .await
+        .map_err(|_| ApiError::Unavailable {
+            service: "the message broker",
+        })?
+        .await
+        .map_err(|_| ApiError::Unavailable {
+            service: "the message broker",
+        })?;
+    let first_round = CancelEvent {
+        event_id: id,
+        round: 0,
+        requested_by: caller.id,
+        requested_at: now,
+    };
+    publish_booking_command(&state, &BookingCommand::CancelEvent(first_round)).await?;
+    tracing::info!(event_id = %id, by = %caller.id, "event cancelled; cancelling its bookings");
+    answer(&state, res, id, StatusCode::ACCEPTED).await
 }

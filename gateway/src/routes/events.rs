@@ -23,7 +23,8 @@ pub fn router() -> Router {
             Router::with_path("{id}")
                 .get(get_event)
                 .patch(super::event_edit::patch_event)
-                .push(Router::with_path("live").get(live_availability)),
+                .push(Router::with_path("live").get(live_availability))
+                .push(Router::with_path("cancel").post(super::event_edit::cancel_event)),
         )
 }
 

@@ -374,3 +374,131 @@ async fn a_live_stream_sees_availability_drop_as_seats_are_booked() {
     assert_eq!(after["sold"], 3);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn cancelling_an_event_cancels_and_refunds_every_booking_once_despite_a_crash() {
+    use async_nats::jetstream::message::PublishMessage;
+    const BOOKINGS: usize = 500;
+    let mut app = TestApp::spawn_with(TestOptions {
+        batch_size: 16,
+        ..Default::default()
+    })
+    .await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, BOOKINGS as i32, 1500).await;
+    let users = app.bulk_users(BOOKINGS).await;
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    for user in &users {
+        let command = evently_schemas::BookingCommand::Reserve(evently_schemas::ReserveSeats {
+            booking_id: Uuid::now_v7(),
+            event_id: event,
+            user_id: user.id,
+            quantity: 1,
+            waitlist_if_sold_out: false,
+            requested_at: chrono::Utc::now(),
+        });
+        js.send_publish(
+            app.prefix.reserve(event),
+            PublishMessage::build()
+                .payload(serde_json::to_vec(&command).expect("json").into())
+                .message_id(command.command_id()),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    }
+    app.eventually("every booking is confirmed", || async {
+        app.count_bookings(event, "confirmed").await == BOOKINGS as i64
+    })
+    .await;
+
+    // 1. The first round is killed inside its transaction.
+    let mut blocker = app.pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM inventory WHERE event_id = $1 FOR UPDATE")
+        .bind(event)
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+    let res = app
+        .post(
+            &format!("/events/{event}/cancel"),
+            Some(&organizer.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["status"], "cancelled");
+    app.eventually("a round waits for the inventory lock", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("activity");
+        waiting > 0
+    })
+    .await;
+    app.kill_consumers().await;
+    blocker.rollback().await.expect("rollback");
+    assert_eq!(app.count_bookings(event, "cancelled").await, 0);
+
+    // 2. Killed again as soon as a round has committed.
+    app.start_consumers();
+    app.eventually("a round is done", || async {
+        app.count_bookings(event, "cancelled").await > 0
+    })
+    .await;
+    app.kill_consumers().await;
+
+    // 3. Restarted: every booking ends cancelled, refunded once, announced once.
+    app.start_consumers();
+    app.eventually("every booking is cancelled", || async {
+        app.count_bookings(event, "cancelled").await == BOOKINGS as i64
+    })
+    .await;
+    let (refunds, total): (i64, Option<i64>) =
+        sqlx::query_as("SELECT count(*), sum(r.amount_cents)::bigint FROM refunds r JOIN bookings b ON b.id = r.booking_id WHERE b.event_id = $1")
+            .bind(event)
+            .fetch_one(&app.pool)
+            .await
+            .expect("refunds");
+    assert_eq!(
+        (refunds, total),
+        (BOOKINGS as i64, Some(1500 * BOOKINGS as i64))
+    );
+    assert_eq!(app.seats(event).await.0, 0);
+    let stream = js
+        .get_stream(app.prefix.evt_stream())
+        .await
+        .expect("stream");
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            filter_subject: app
+                .prefix
+                .booking_event(evently_schemas::BookingStatus::Cancelled, event),
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut consumer = consumer;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut pending = 0;
+    while std::time::Instant::now() < deadline {
+        pending = consumer.info().await.expect("info").num_pending;
+        if pending >= BOOKINGS as u64 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending, BOOKINGS as u64, "one cancelled event per booking");
+
+    let late = app.register().await;
+    assert_eq!(
+        app.book(&late, event, 1, None).await.status(),
+        409,
+        "a cancelled event takes no bookings"
+    );
+    app.shutdown().await;
+}

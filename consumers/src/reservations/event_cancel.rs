@@ -1,0 +1,75 @@
+//! Cancelling an event's bookings in rounds: each `CancelEvent` command cancels up to
+//! [`ROUND_SIZE`] active bookings in the batch's transaction (seats given back, refunds recorded
+//! for paid confirmed bookings) and, while bookings remain, the next round is published after
+//! commit. A crash between rounds redelivers the last command, which finds itself applied and
+//! publishes the next round again (the duplicate window drops a second copy).
+
+use anyhow::Context as _;
+use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
+use evently_schemas::{BookingSnapshot, BookingStatus, CancelEvent};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// Bookings cancelled per round: small enough not to hold the event's row for long.
+pub const ROUND_SIZE: i64 = 100;
+
+/// The next active bookings of an event, locked.
+pub async fn load_round(
+    tx: &mut Transaction<'_, Postgres>,
+    event_id: Uuid,
+) -> anyhow::Result<Vec<BookingRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.event_id = $1 \
+         AND b.status IN ('confirmed', 'held', 'waitlisted') ORDER BY b.id LIMIT $2 FOR UPDATE"
+    )))
+    .bind(event_id)
+    .bind(ROUND_SIZE)
+    .fetch_all(&mut **tx)
+    .await
+    .context("loading an event's bookings to cancel")
+}
+
+/// A refund owed for a booking cancelled with its event: what a confirmed booking paid.
+pub fn refund_for(booking: &BookingSnapshot) -> Option<(Uuid, i64, String)> {
+    (booking.status == BookingStatus::Confirmed && booking.amount_cents > 0)
+        .then(|| (booking.id, booking.amount_cents, booking.currency.clone()))
+}
+
+pub async fn write_refunds(
+    tx: &mut Transaction<'_, Postgres>,
+    refunds: &[(Uuid, i64, String)],
+) -> anyhow::Result<()> {
+    if refunds.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = refunds.iter().map(|r| r.0).collect();
+    let amounts: Vec<i64> = refunds.iter().map(|r| r.1).collect();
+    let currencies: Vec<&str> = refunds.iter().map(|r| r.2.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO refunds (booking_id, amount_cents, currency, reason) \
+         SELECT id, amount, currency, 'event_cancelled' FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u(id, amount, currency) \
+         ON CONFLICT (booking_id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&amounts)
+    .bind(&currencies)
+    .execute(&mut **tx)
+    .await
+    .context("recording refunds")?;
+    Ok(())
+}
+
+/// For a replayed round: the next round, if bookings remain.
+pub async fn next_if_remaining(
+    pool: &PgPool,
+    command: &CancelEvent,
+) -> anyhow::Result<Option<CancelEvent>> {
+    let remaining: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM bookings WHERE event_id = $1 AND status IN ('confirmed', 'held', 'waitlisted'))",
+    )
+    .bind(command.event_id)
+    .fetch_one(pool)
+    .await
+    .context("checking for bookings left to cancel")?;
+    Ok(remaining.then(|| command.next_round()))
+}
