@@ -18,7 +18,7 @@ pub fn router() -> Router {
     Router::with_path("venues")
         .get(list_venues)
         .post(create_venue)
-        .push(Router::with_path("{id}").get(get_venue))
+        .push(Router::with_path("{id}").get(get_venue).patch(update_venue))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -98,7 +98,7 @@ pub async fn create_venue(
 }
 
 /// List venues, oldest first.
-#[endpoint(tags("venues"), parameters(("limit" = Option<i64>, Query, description = "1-100, default 20"), ("cursor" = Option<String>, Query, description = "from `next_cursor`")), responses((status_code = 200, body = Page<VenueOut>)))]
+#[endpoint(tags("venues"), parameters(("mine" = Option<bool>, Query, description = "only the caller's venues"), ("limit" = Option<i64>, Query, description = "1-100, default 20"), ("cursor" = Option<String>, Query, description = "from `next_cursor`")), responses((status_code = 200, body = Page<VenueOut>)))]
 pub async fn list_venues(
     req: &mut Request,
     depot: &mut Depot,
@@ -106,14 +106,16 @@ pub async fn list_venues(
 ) -> Result<(), ApiError> {
     let state = state(depot)?;
     let page = PageRequest::from_request(req)?;
+    let owner = mine(req, depot)?;
     let (after_at, after_id) = page.after.unzip();
     let rows = sqlx::query_as::<_, VenueOut>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM venues WHERE ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2)) \
-         ORDER BY created_at, id LIMIT $3"
+         AND ($4::uuid IS NULL OR owner_id = $4) ORDER BY created_at, id LIMIT $3"
     )))
     .bind(after_at)
     .bind(after_id)
     .bind(page.limit + 1)
+    .bind(owner)
     .fetch_all(&state.pool)
     .await?;
     reply(
@@ -140,6 +142,102 @@ pub async fn get_venue(
     .fetch_optional(&state.pool)
     .await?
     .ok_or(ApiError::NotFound("venue"))?;
+    reply(res, StatusCode::OK, &venue);
+    Ok(())
+}
+
+/// `?mine=true`: the caller's id (401 without a token); else `None`.
+pub fn mine(req: &Request, depot: &Depot) -> Result<Option<Uuid>, ApiError> {
+    match req.query::<String>("mine").as_deref() {
+        None | Some("false") => Ok(None),
+        Some("true") => Ok(Some(current_user(depot)?.id)),
+        Some(_) => Err(ApiError::field("mine", "must be true or false")),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenuePatch {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    /// Not below the capacity of any active event at the venue.
+    pub capacity: Option<i32>,
+}
+
+/// Update a venue (its owner or an admin).
+#[endpoint(tags("venues"), security(("bearer" = [])), parameters(("id" = Uuid, Path)), request_body = VenuePatch, responses((status_code = 200, body = VenueOut)))]
+pub async fn update_venue(
+    req: &mut Request,
+    depot: &mut Depot,
+    res: &mut Response,
+) -> Result<(), ApiError> {
+    let caller = current_user(depot)?;
+    caller.require_organizer()?;
+    let state = state(depot)?;
+    let id = path_id(req, "id", "venue")?;
+    let body: VenuePatch = parse_json(req, state.settings.max_body_bytes).await?;
+    let current = sqlx::query_as::<_, VenueOut>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM venues WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(ApiError::NotFound("venue"))?;
+    if !caller.owns_or_admin(current.owner_id) {
+        return Err(ApiError::Forbidden(
+            "only the venue's owner or an admin may change it",
+        ));
+    }
+    let name = body.name.as_deref().map(str::trim);
+    Checks::default()
+        .check(
+            name.is_none_or(|n| !n.is_empty() && n.chars().count() <= 200),
+            "name",
+            "must be 1 to 200 characters",
+        )
+        .check(
+            body.address
+                .as_ref()
+                .is_none_or(|a| a.chars().count() <= 500),
+            "address",
+            "must be at most 500 characters",
+        )
+        .check(
+            body.city.as_ref().is_none_or(|c| c.chars().count() <= 200),
+            "city",
+            "must be at most 200 characters",
+        )
+        .check(
+            body.capacity.is_none_or(|c| (1..=1_000_000).contains(&c)),
+            "capacity",
+            "must be from 1 to 1000000",
+        )
+        .finish()?;
+    if let Some(capacity) = body.capacity {
+        let largest: Option<i32> = sqlx::query_scalar(
+            "SELECT max(i.capacity) FROM events e JOIN inventory i ON i.event_id = e.id WHERE e.venue_id = $1 AND e.status = 'active'",
+        )
+        .bind(id)
+        .fetch_one(&state.pool)
+        .await?;
+        if let Some(largest) = largest.filter(|l| *l > capacity) {
+            return Err(ApiError::Conflict(format!(
+                "an active event at this venue has {largest} seats"
+            )));
+        }
+    }
+    let venue = sqlx::query_as::<_, VenueOut>(sqlx::AssertSqlSafe(format!(
+        "UPDATE venues SET name = COALESCE($2, name), address = COALESCE($3, address), city = COALESCE($4, city), \
+         capacity = COALESCE($5, capacity) WHERE id = $1 RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(name)
+    .bind(body.address.as_deref().map(str::trim))
+    .bind(body.city.as_deref().map(str::trim))
+    .bind(body.capacity)
+    .fetch_one(&state.pool)
+    .await?;
     reply(res, StatusCode::OK, &venue);
     Ok(())
 }

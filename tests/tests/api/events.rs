@@ -502,3 +502,58 @@ async fn cancelling_an_event_cancels_and_refunds_every_booking_once_despite_a_cr
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn organizers_list_and_change_only_their_own_venues_and_events() {
+    let app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
+    let alice = app.user_with_role("organizer").await;
+    let bob = app.user_with_role("organizer").await;
+    let event = app.create_event(&alice, 10, 0).await;
+    app.create_event(&bob, 10, 0).await;
+
+    let mine: Value = app
+        .get("/events?mine=true", Some(&alice.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let items = mine["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], event.to_string());
+    assert_eq!(app.get("/events?mine=true", None).await.status(), 401);
+    let venues: Value = app
+        .get("/venues?mine=true", Some(&bob.token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(venues["items"].as_array().map(Vec::len), Some(1));
+
+    let venue = items[0]["venue_id"].as_str().expect("venue").to_owned();
+    let change = |user: &TestUser, body: Value| {
+        let req = app
+            .http
+            .patch(app.url(&format!("/venues/{venue}")))
+            .bearer_auth(&user.token)
+            .json(&body);
+        async move { req.send().await.expect("PATCH") }
+    };
+    assert_eq!(change(&bob, json!({"name": "Taken"})).await.status(), 403);
+    assert_eq!(
+        change(&alice, json!({"capacity": 5})).await.status(),
+        409,
+        "an event there has 10 seats"
+    );
+    let res = change(&alice, json!({"name": "Renamed hall", "capacity": 50})).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(
+        (body["name"].as_str(), body["capacity"].as_i64()),
+        (Some("Renamed hall"), Some(50))
+    );
+    app.shutdown().await;
+}
