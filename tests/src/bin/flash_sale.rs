@@ -47,6 +47,77 @@ struct Args {
     /// Concurrent connections (C).
     #[arg(long, default_value_t = 500)]
     connections: usize,
+    /// Server-Sent Event streams (`/events/{id}/live`) open on the event during the sale.
+    #[arg(long, default_value_t = 0)]
+    sse: usize,
+}
+
+/// Resident memory of the running `evently` process, in MiB (Linux).
+fn evently_rss_mib() -> Option<f64> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let is_evently = cmdline.split_whitespace().next().is_some_and(|b| b.ends_with("/evently") || b == "evently");
+        if is_evently && (cmdline.contains(" up") || cmdline.contains(" gateway")) {
+            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
+            let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+            return Some(kb / 1024.0);
+        }
+    }
+    None
+}
+
+/// One open live stream: every `availability` event it received, as `(when, sold)`.
+async fn watch_stream(url: String, ready: Arc<tokio::sync::Barrier>, stop: tokio_util::sync::CancellationToken) -> Vec<(Instant, i64)> {
+    use futures::StreamExt;
+    let mut seen = Vec::new();
+    let client = reqwest::Client::new();
+    let Ok(res) = client.get(&url).send().await else {
+        ready.wait().await;
+        return seen;
+    };
+    let mut body = res.bytes_stream();
+    let mut buffer = String::new();
+    let mut waited = false;
+    loop {
+        let chunk = tokio::select! {
+            _ = stop.cancelled() => break,
+            chunk = body.next() => match chunk { Some(Ok(c)) => c, _ => break },
+        };
+        let now = Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:"))
+                && let Ok(v) = serde_json::from_str::<Value>(data.trim())
+            {
+                seen.push((now, v["sold"].as_i64().unwrap_or(0)));
+            }
+        }
+        if !waited {
+            waited = true;
+            ready.wait().await;
+        }
+    }
+    seen
+}
+
+/// Delays from each confirmation (the k-th confirmed answer) to the first update of each stream
+/// that shows at least k seats sold.
+fn stream_delays(confirmations: &[Instant], streams: &[Vec<(Instant, i64)>]) -> Histogram<u64> {
+    let mut delays = Histogram::<u64>::new(3).unwrap_or_else(|_| Histogram::new(2).expect("histogram"));
+    for updates in streams {
+        let mut next = 0usize;
+        for (at, sold) in updates {
+            let upto = (*sold as usize).min(confirmations.len());
+            while next < upto {
+                let delay = at.saturating_duration_since(confirmations[next]);
+                let _ = delays.record(delay.as_micros() as u64);
+                next += 1;
+            }
+        }
+    }
+    delays
 }
 
 #[derive(Default)]
@@ -55,6 +126,7 @@ struct Tally {
     confirmed: u64,
     rejected: u64,
     pending: Vec<(usize, Uuid)>,
+    confirmed_at: Vec<Instant>,
     errors: u64,
     error_samples: Vec<String>,
 }
@@ -95,6 +167,19 @@ async fn main() -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?,
     );
 
+    let rss_before = evently_rss_mib();
+    let stop_streams = tokio_util::sync::CancellationToken::new();
+    let mut streams = tokio::task::JoinSet::new();
+    if args.sse > 0 {
+        let ready = Arc::new(tokio::sync::Barrier::new(args.sse + 1));
+        let live = format!("{}/api/v1/events/{event}/live", args.base_url);
+        for _ in 0..args.sse {
+            streams.spawn(watch_stream(live.clone(), ready.clone(), stop_streams.clone()));
+        }
+        ready.wait().await;
+        println!("{} live streams open", args.sse);
+    }
+    let rss_streams = evently_rss_mib();
     println!(
         "firing {} booking requests from {} connections at {}",
         args.requests, args.connections, args.base_url
@@ -118,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
         tally.rejected += t.rejected;
         tally.errors += t.errors;
         tally.pending.extend(t.pending);
+        tally.confirmed_at.extend(t.confirmed_at);
         tally
             .error_samples
             .extend(t.error_samples.into_iter().take(3));
@@ -134,6 +220,16 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let decided = started.elapsed();
+    let rss_after = evently_rss_mib();
+    let mut stream_updates = Vec::new();
+    if args.sse > 0 {
+        // Let the last updates arrive, then close the streams.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop_streams.cancel();
+        while let Some(done) = streams.join_next().await {
+            stream_updates.push(done?);
+        }
+    }
 
     let (sold, capacity): (i32, i32) =
         sqlx::query_as("SELECT sold, capacity FROM inventory WHERE event_id = $1")
@@ -178,6 +274,21 @@ async fn main() -> anyhow::Result<()> {
     for sample in &tally.error_samples {
         println!("  e.g. {sample}");
     }
+    if args.sse > 0 {
+        tally.confirmed_at.sort();
+        let delays = stream_delays(&tally.confirmed_at, &stream_updates);
+        let updates: usize = stream_updates.iter().map(Vec::len).sum();
+        let complete = stream_updates.iter().filter(|u| u.last().is_some_and(|(_, s)| *s >= i64::from(sold))).count();
+        println!("live streams        {} ({} saw the final figure, {} updates in all)", args.sse, complete, updates);
+        println!(
+            "confirmation->stream ms  p50 {:.1}  p99 {:.1}  max {:.1}",
+            ms(delays.value_at_quantile(0.50)),
+            ms(delays.value_at_quantile(0.99)),
+            ms(delays.max())
+        );
+    }
+    let mib = |v: Option<f64>| v.map_or_else(|| "?".to_owned(), |m| format!("{m:.0} MiB"));
+    println!("evently memory      before {}  streams open {}  after the sale {}", mib(rss_before), mib(rss_streams), mib(rss_after));
     let oversold = i64::from(sold) > i64::from(capacity) || confirmed_in_db > i64::from(capacity);
     println!("oversold            {}", if oversold { "YES" } else { "0" });
     let expected = (args.seats as usize).min(args.requests) as u64;
@@ -223,7 +334,10 @@ async fn fire(
             let _ = h.record(sent.elapsed().as_micros() as u64);
         }
         match outcome {
-            Ok((201, body)) if body["status"] == "confirmed" => tally.confirmed += 1,
+            Ok((201, body)) if body["status"] == "confirmed" => {
+                tally.confirmed += 1;
+                tally.confirmed_at.push(Instant::now());
+            }
             Ok((201, _)) => tally.rejected += 1,
             Ok((202, body)) => match body["id"].as_str().and_then(|s| s.parse().ok()) {
                 Some(id) => tally.pending.push((index, id)),
