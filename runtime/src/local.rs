@@ -244,9 +244,6 @@ impl Postgres {
     pub async fn start(dir: &Path, port: u16) -> anyhow::Result<Self> {
         let bindir = postgres_bindir()?;
         let data = std::path::absolute(dir)?;
-        if is_root() {
-            ensure_reachable_by_postgres(&data)?;
-        }
         if !data.join("PG_VERSION").is_file() {
             std::fs::create_dir_all(&data)
                 .with_context(|| format!("creating {}", data.display()))?;
@@ -283,6 +280,13 @@ impl Postgres {
             port,
             running: false,
         };
+        // Already running (started by deploy/ensure-services.sh for the tests, say): use it as is.
+        let mut status = pg_command(&pg.bindir.join("pg_ctl"));
+        status.args(["status", "-D"]).arg(&pg.data);
+        if run(status, "pg_ctl status").await.is_ok() && accepts(port) {
+            tracing::info!(dir = %pg.data.display(), "using the private PostgreSQL that is already running");
+            return Ok(pg);
+        }
         let mut start = pg_command(&pg.bindir.join("pg_ctl"));
         start
             .args(["-w", "-t", "60", "-l"])
@@ -332,21 +336,24 @@ impl Drop for Postgres {
     }
 }
 
-/// The `postgres` user must be able to reach the data folder: every parent must be searchable.
-fn ensure_reachable_by_postgres(data: &Path) -> anyhow::Result<()> {
+/// Where the private cluster lives: `<data_dir>/pg`, unless we are root and the `postgres` user
+/// cannot reach it (a checkout under `/root`, say): then a folder of its own under `/var/tmp`,
+/// named after the data folder, as `deploy/ensure-services.sh` does.
+fn postgres_dir(data_dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    for dir in data.ancestors().skip(1) {
-        if let Ok(meta) = std::fs::metadata(dir)
-            && meta.permissions().mode() & 0o001 == 0
-        {
-            bail!(
-                "the postgres user cannot reach {} ({} is not searchable by others): set EVENTLY_DATA_DIR to a folder it can reach, or DATABASE_URL",
-                data.display(),
-                dir.display()
-            );
-        }
+    let wanted = data_dir.join("pg");
+    let reachable = data_dir
+        .ancestors()
+        .all(|dir| std::fs::metadata(dir).map_or(true, |m| m.permissions().mode() & 0o001 != 0));
+    if !is_root() || reachable {
+        return wanted;
     }
-    Ok(())
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let tag: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let fallback = PathBuf::from(format!("/var/tmp/evently-pg-{tag}"));
+    tracing::info!(wanted = %wanted.display(), used = %fallback.display(), "the postgres user cannot reach the data folder");
+    fallback
 }
 
 /// The private services `evently up` runs when no URLs are given.
@@ -384,7 +391,7 @@ pub async fn start_local_services(
     let (database_url, postgres) = match database_url {
         Some(url) => (url, None),
         None => {
-            let pg = Postgres::start(&data_dir.join("pg"), PRIVATE_POSTGRES_PORT)
+            let pg = Postgres::start(&postgres_dir(&data_dir), PRIVATE_POSTGRES_PORT)
                 .await
                 .context("starting the private PostgreSQL")?;
             tracing::info!(url = %pg.url(), "private PostgreSQL running");

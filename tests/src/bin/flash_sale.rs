@@ -57,10 +57,19 @@ fn evently_rss_mib() -> Option<f64> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let is_evently = cmdline.split_whitespace().next().is_some_and(|b| b.ends_with("/evently") || b == "evently");
+        let is_evently = cmdline
+            .split_whitespace()
+            .next()
+            .is_some_and(|b| b.ends_with("/evently") || b == "evently");
         if is_evently && (cmdline.contains(" up") || cmdline.contains(" gateway")) {
             let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-            let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+            let kb: f64 = status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
             return Some(kb / 1024.0);
         }
     }
@@ -68,7 +77,11 @@ fn evently_rss_mib() -> Option<f64> {
 }
 
 /// One open live stream: every `availability` event it received, as `(when, sold)`.
-async fn watch_stream(url: String, ready: Arc<tokio::sync::Barrier>, stop: tokio_util::sync::CancellationToken) -> Vec<(Instant, i64)> {
+async fn watch_stream(
+    url: String,
+    ready: Arc<tokio::sync::Barrier>,
+    stop: tokio_util::sync::CancellationToken,
+) -> Vec<(Instant, i64)> {
     use futures::StreamExt;
     let mut seen = Vec::new();
     let client = reqwest::Client::new();
@@ -105,7 +118,8 @@ async fn watch_stream(url: String, ready: Arc<tokio::sync::Barrier>, stop: tokio
 /// Delays from each confirmation (the k-th confirmed answer) to the first update of each stream
 /// that shows at least k seats sold.
 fn stream_delays(confirmations: &[Instant], streams: &[Vec<(Instant, i64)>]) -> Histogram<u64> {
-    let mut delays = Histogram::<u64>::new(3).unwrap_or_else(|_| Histogram::new(2).expect("histogram"));
+    let mut delays =
+        Histogram::<u64>::new(3).unwrap_or_else(|_| Histogram::new(2).expect("histogram"));
     for updates in streams {
         let mut next = 0usize;
         for (at, sold) in updates {
@@ -174,7 +188,11 @@ async fn main() -> anyhow::Result<()> {
         let ready = Arc::new(tokio::sync::Barrier::new(args.sse + 1));
         let live = format!("{}/api/v1/events/{event}/live", args.base_url);
         for _ in 0..args.sse {
-            streams.spawn(watch_stream(live.clone(), ready.clone(), stop_streams.clone()));
+            streams.spawn(watch_stream(
+                live.clone(),
+                ready.clone(),
+                stop_streams.clone(),
+            ));
         }
         ready.wait().await;
         println!("{} live streams open", args.sse);
@@ -278,8 +296,14 @@ async fn main() -> anyhow::Result<()> {
         tally.confirmed_at.sort();
         let delays = stream_delays(&tally.confirmed_at, &stream_updates);
         let updates: usize = stream_updates.iter().map(Vec::len).sum();
-        let complete = stream_updates.iter().filter(|u| u.last().is_some_and(|(_, s)| *s >= i64::from(sold))).count();
-        println!("live streams        {} ({} saw the final figure, {} updates in all)", args.sse, complete, updates);
+        let complete = stream_updates
+            .iter()
+            .filter(|u| u.last().is_some_and(|(_, s)| *s >= i64::from(sold)))
+            .count();
+        println!(
+            "live streams        {} ({} saw the final figure, {} updates in all)",
+            args.sse, complete, updates
+        );
         println!(
             "confirmation->stream ms  p50 {:.1}  p99 {:.1}  max {:.1}",
             ms(delays.value_at_quantile(0.50)),
@@ -288,7 +312,12 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let mib = |v: Option<f64>| v.map_or_else(|| "?".to_owned(), |m| format!("{m:.0} MiB"));
-    println!("evently memory      before {}  streams open {}  after the sale {}", mib(rss_before), mib(rss_streams), mib(rss_after));
+    println!(
+        "evently memory      before {}  streams open {}  after the sale {}",
+        mib(rss_before),
+        mib(rss_streams),
+        mib(rss_after)
+    );
     let oversold = i64::from(sold) > i64::from(capacity) || confirmed_in_db > i64::from(capacity);
     println!("oversold            {}", if oversold { "YES" } else { "0" });
     let expected = (args.seats as usize).min(args.requests) as u64;
