@@ -12,6 +12,7 @@ mod event_cancel;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use anyhow::Context as _;
+use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::{DateTime, Utc};
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
@@ -263,40 +264,17 @@ impl Publisher {
                 occurred_at: now,
             }));
         }
-        let mut acks = Vec::with_capacity(events.len());
+        let mut acks = Vec::with_capacity(events.len() + follow_ups.len() + capacity.len());
         for event in &events {
             let subject = self
                 .prefix
                 .booking_event(event.booking.status, event.booking.event_id);
-            let payload = serde_json::to_vec(event).context("encoding a booking event")?;
-            let ack = self
-                .js
-                .send_publish(
-                    subject,
-                    PublishMessage::build()
-                        .payload(payload.into())
-                        .message_id(event.message_id()),
-                )
-                .await
-                .context("publishing a booking event")?;
-            acks.push(ack);
+            acks.push(self.send(subject, event, event.message_id()).await?);
         }
         for next in follow_ups {
             let command = BookingCommand::CancelEvent(next);
             let subject = self.prefix.cancel_event(command.event_id());
-            let payload =
-                serde_json::to_vec(&command).context("encoding the next cancellation round")?;
-            let ack = self
-                .js
-                .send_publish(
-                    subject,
-                    PublishMessage::build()
-                        .payload(payload.into())
-                        .message_id(command.command_id()),
-                )
-                .await
-                .context("publishing the next cancellation round")?;
-            acks.push(ack);
+            acks.push(self.send(subject, &command, command.command_id()).await?);
         }
         for outcome in &capacity {
             let what = if outcome.outcome == "updated" {
@@ -305,26 +283,34 @@ impl Publisher {
                 "update_rejected"
             };
             let subject = self.prefix.event_event(what, outcome.event_id);
-            let payload = serde_json::to_vec(outcome).context("encoding a capacity outcome")?;
-            let ack = self
-                .js
-                .send_publish(
-                    subject,
-                    PublishMessage::build()
-                        .payload(payload.into())
-                        .message_id(outcome.message_id()),
-                )
-                .await
-                .context("publishing a capacity outcome")?;
-            acks.push(ack);
+            acks.push(self.send(subject, outcome, outcome.message_id()).await?);
         }
         for ack in
             futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
                 .await
         {
-            ack.context("awaiting a booking event's PubAck")?;
+            ack.context("awaiting a PubAck")?;
         }
         Ok(())
+    }
+
+    /// Publishes one message with its deterministic id; the PubAck is awaited by the caller.
+    async fn send<T: serde::Serialize>(
+        &self,
+        subject: String,
+        message: &T,
+        id: String,
+    ) -> anyhow::Result<PublishAckFuture> {
+        let payload = serde_json::to_vec(message).context("encoding a message")?;
+        self.js
+            .send_publish(
+                subject.clone(),
+                PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(id),
+            )
+            .await
+            .with_context(|| format!("publishing on {subject}"))
     }
 }
 
