@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         action: NatsAction,
     },
+    /// Dead letters: messages a consumer gave up on.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -50,6 +55,17 @@ enum Command {
 enum NatsAction {
     /// Create or update every stream and durable consumer defined in `nats/`.
     Apply,
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Show dead letters, oldest first: sequence, consumer, subject, deliveries, error.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Publish dead letters back to their subjects (after fixing their cause) and remove them.
+    Replay { sequences: Vec<u64> },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +107,30 @@ async fn main() -> anyhow::Result<()> {
                 evently_runtime::nats::connect(settings.require_nats_url()?, "evently-nats-apply")
                     .await?;
             evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats), &settings).await
+        }
+        Command::Dlq { action } => {
+            let nats =
+                evently_runtime::nats::connect(settings.require_nats_url()?, "evently-dlq").await?;
+            let js = evently_runtime::nats::jetstream(nats);
+            let prefix = settings.prefix()?;
+            match action {
+                DlqAction::List { limit } => {
+                    for l in evently_consumers::dead_letters::list(&js, &prefix, limit).await? {
+                        println!(
+                            "{}\t{}\t{}\tdeliveries={}\t{}",
+                            l.sequence, l.consumer, l.subject, l.deliveries, l.error
+                        );
+                    }
+                }
+                DlqAction::Replay { sequences } => {
+                    for sequence in sequences {
+                        let l =
+                            evently_consumers::dead_letters::replay(&js, &prefix, sequence).await?;
+                        println!("replayed {} to {}", l.sequence, l.subject);
+                    }
+                }
+            }
+            Ok(())
         }
         Command::Admin {
             action: AdminAction::Create { email, password },

@@ -1,5 +1,6 @@
 //! Evently's durable JetStream consumers, one module each, and the runner they share.
 
+pub mod dead_letters;
 pub mod reservations;
 pub mod runner;
 

@@ -426,3 +426,77 @@ async fn a_command_that_can_never_succeed_is_dead_lettered_with_its_error() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_dead_letter_replayed_after_its_cause_is_fixed_is_applied() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let existing = app.create_event(&organizer, 5, 0).await;
+    let user = app.register().await;
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    // A command for an event the database does not know (yet).
+    let missing = Uuid::now_v7();
+    let command = reserve(missing, user.id);
+    js.send_publish(
+        app.prefix.reserve(missing),
+        PublishMessage::build()
+            .payload(serde_json::to_vec(&command).expect("json").into())
+            .message_id(command.command_id()),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("ack");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let letters = loop {
+        let letters = evently_consumers::dead_letters::list(&js, &app.prefix, 10)
+            .await
+            .expect("list");
+        if !letters.is_empty() {
+            break letters;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the command was not dead-lettered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].error.contains("does not exist"),
+        "{:?}",
+        letters[0]
+    );
+    assert_eq!(letters[0].subject, app.prefix.reserve(missing));
+
+    // The cause is fixed (the event appears), then the letter is replayed.
+    sqlx::query(
+        "INSERT INTO events (id, venue_id, organizer_id, name, description, category, starts_at, ends_at, capacity, price_cents, currency) \
+         SELECT $1, venue_id, organizer_id, name, description, category, starts_at, ends_at, capacity, price_cents, currency FROM events WHERE id = $2",
+    )
+    .bind(missing)
+    .bind(existing)
+    .execute(&app.pool)
+    .await
+    .expect("event");
+    sqlx::query("INSERT INTO inventory (event_id, capacity) VALUES ($1, 5)")
+        .bind(missing)
+        .execute(&app.pool)
+        .await
+        .expect("inventory");
+    evently_consumers::dead_letters::replay(&js, &app.prefix, letters[0].sequence)
+        .await
+        .expect("replay");
+    app.eventually("the replayed command is applied", || async {
+        app.count_bookings(missing, "confirmed").await == 1
+    })
+    .await;
+    let left = evently_consumers::dead_letters::list(&js, &app.prefix, 10)
+        .await
+        .expect("list");
+    assert!(
+        left.is_empty(),
+        "the replayed letter left the dead-letter stream"
+    );
+    app.shutdown().await;
+}
