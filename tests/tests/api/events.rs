@@ -475,6 +475,8 @@ async fn cancelling_an_event_cancels_and_refunds_every_booking_once_despite_a_cr
         .expect("stream");
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            // An ephemeral consumer only counts here: keep it while the test polls it.
+            inactive_threshold: std::time::Duration::from_secs(300),
             filter_subject: app
                 .prefix
                 .booking_event(evently_schemas::BookingStatus::Cancelled, event),

@@ -33,6 +33,8 @@ async fn stream_count(app: &TestApp, stream: &str, filter: &str) -> u64 {
     }
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            // An ephemeral consumer only counts here: keep it while the test polls it.
+            inactive_threshold: std::time::Duration::from_secs(300),
             filter_subject: filter.to_owned(),
             ..Default::default()
         })
