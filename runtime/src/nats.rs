@@ -40,14 +40,25 @@ const CONSUMERS: &[(&str, Definition)] = &[(
     },
 )];
 
-/// Connects to NATS with a name that shows in the server's monitoring.
+/// Connects to NATS with a name that shows in the server's monitoring. `url` may list several
+/// servers of a cluster, separated by commas (`nats://n1:4222,nats://n2:4222`): the client
+/// connects to one and fails over to the others.
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<async_nats::Client> {
+    let servers = url
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<async_nats::ServerAddr>()
+                .with_context(|| format!("NATS_URL: {s:?} is not a NATS server address"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
         .max_reconnects(None)
-        .connect(url)
+        .connect(servers)
         .await
         .with_context(|| format!("connecting to NATS at {url}"))
 }
