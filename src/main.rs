@@ -55,6 +55,9 @@ enum Command {
 enum NatsAction {
     /// Create or update every stream and durable consumer defined in `nats/`.
     Apply,
+    /// Streams (messages, bytes, replicas) and durable consumers (pending, unacknowledged,
+    /// redelivered, waiting pulls): the same figures as `nats stream ls` / `nats consumer info`.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -64,8 +67,16 @@ enum DlqAction {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// One dead letter in full: where it came from, why it failed, its headers and payload.
+    Show { sequence: u64 },
     /// Publish dead letters back to their subjects (after fixing their cause) and remove them.
     Replay { sequences: Vec<u64> },
+    /// Remove dead letters for good: the given sequences, or all of them with `--all`.
+    Purge {
+        sequences: Vec<u64>,
+        #[arg(long, conflicts_with = "sequences")]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,13 +111,18 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Nats {
-            action: NatsAction::Apply,
-        } => {
-            let nats =
-                evently_runtime::nats::connect(settings.require_nats_url()?, "evently-nats-apply")
-                    .await?;
-            evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats), &settings).await
+        Command::Nats { action } => {
+            let nats = evently_runtime::nats::connect(settings.require_nats_url()?, "evently-nats")
+                .await?;
+            let js = evently_runtime::nats::jetstream(nats);
+            match action {
+                NatsAction::Apply => evently_runtime::nats::apply(&js, &settings).await,
+                NatsAction::Status => {
+                    let streams = evently_consumers::status::read(&js, &settings.prefix()?).await?;
+                    print!("{}", evently_consumers::status::render(&streams));
+                    Ok(())
+                }
+            }
         }
         Command::Dlq { action } => {
             let nats =
@@ -121,6 +137,22 @@ async fn main() -> anyhow::Result<()> {
                             l.sequence, l.consumer, l.subject, l.deliveries, l.error
                         );
                     }
+                }
+                DlqAction::Show { sequence } => {
+                    let l = evently_consumers::dead_letters::show(&js, &prefix, sequence).await?;
+                    println!("sequence:    {}", l.sequence);
+                    println!("consumer:    {}", l.consumer);
+                    println!("subject:     {}", l.subject);
+                    println!("message id:  {}", l.message_id.as_deref().unwrap_or("-"));
+                    println!("deliveries:  {}", l.deliveries);
+                    println!("error:       {}", l.error);
+                    println!("payload:\n{}", String::from_utf8_lossy(&l.payload));
+                }
+                DlqAction::Purge { sequences, all } => {
+                    let removed =
+                        evently_consumers::dead_letters::purge(&js, &prefix, &sequences, all)
+                            .await?;
+                    println!("removed {removed} dead letter(s)");
                 }
                 DlqAction::Replay { sequences } => {
                     for sequence in sequences {
@@ -235,6 +267,21 @@ async fn run(
             Ok(())
         });
     }
+    if let (false, Some(addr)) = (gateway, settings.ops_addr) {
+        tasks.spawn(evently_gateway::ops::serve(
+            addr,
+            pool.clone(),
+            nats.clone(),
+            shutdown.clone(),
+        ));
+    }
+    evently_consumers::spawn_watchers(
+        &mut tasks,
+        &settings,
+        pool.clone(),
+        nats.clone(),
+        shutdown.clone(),
+    )?;
     if let Some(consumers) = consumers {
         evently_consumers::spawn(
             &mut tasks,

@@ -77,6 +77,47 @@ pub async fn list(
     Ok(found)
 }
 
+/// One dead letter by its sequence in the dead-letter stream.
+pub async fn show(
+    js: &jetstream::Context,
+    prefix: &Prefix,
+    sequence: u64,
+) -> anyhow::Result<DeadLetter> {
+    let stream = js
+        .get_stream(prefix.dlq_stream())
+        .await
+        .context("opening the dead-letter stream")?;
+    let message = stream
+        .get_raw_message(sequence)
+        .await
+        .with_context(|| format!("no dead letter with sequence {sequence}"))?;
+    Ok(DeadLetter::from_message(sequence, message))
+}
+
+/// Removes the given dead letters, or every one when `all`; returns how many went.
+pub async fn purge(
+    js: &jetstream::Context,
+    prefix: &Prefix,
+    sequences: &[u64],
+    all: bool,
+) -> anyhow::Result<u64> {
+    let stream = js
+        .get_stream(prefix.dlq_stream())
+        .await
+        .context("opening the dead-letter stream")?;
+    if all {
+        let purged = stream.purge().await.context("purging the dead letters")?;
+        return Ok(purged.purged);
+    }
+    for sequence in sequences {
+        stream
+            .delete_message(*sequence)
+            .await
+            .with_context(|| format!("removing dead letter {sequence}"))?;
+    }
+    Ok(sequences.len() as u64)
+}
+
 /// Publishes dead letter `sequence` back to its subject and removes it from the dead letters.
 pub async fn replay(
     js: &jetstream::Context,

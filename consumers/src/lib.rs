@@ -3,6 +3,7 @@
 pub mod dead_letters;
 pub mod reservations;
 pub mod runner;
+pub mod status;
 
 use std::time::Duration;
 
@@ -57,5 +58,27 @@ pub fn spawn(
             other => bail!("unknown consumer {other:?}; known: {}", ALL.join(", ")),
         }
     }
+    Ok(())
+}
+
+/// Starts the background readings every process exports as metrics: JetStream's streams and
+/// consumers (lag, unacknowledged, redelivered, dead letters) and the database pool.
+pub fn spawn_watchers(
+    set: &mut JoinSet<anyhow::Result<()>>,
+    settings: &Settings,
+    pool: PgPool,
+    nats: async_nats::Client,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    evently_runtime::telemetry::metrics();
+    let js = evently_runtime::nats::jetstream(nats);
+    let every = Duration::from_secs(5);
+    set.spawn(status::watch(
+        js,
+        settings.prefix()?,
+        every,
+        shutdown.clone(),
+    ));
+    set.spawn(status::watch_pool(pool, every, shutdown));
     Ok(())
 }

@@ -166,6 +166,11 @@ async fn apply_batch<H: Handler>(handler: &H, messages: Vec<Message>) -> Applied
     let incoming: Vec<Incoming> = messages.iter().map(incoming).collect();
     metrics::histogram!("evently_consumer_batch_size", "consumer" => name)
         .record(incoming.len() as f64);
+    let redelivered = incoming.iter().filter(|i| i.deliveries > 1).count();
+    if redelivered > 0 {
+        metrics::counter!("evently_consumer_redeliveries_total", "consumer" => name)
+            .increment(redelivered as u64);
+    }
     let span = tracing::info_span!(
         "batch",
         consumer = name,

@@ -9,6 +9,7 @@ mod events_cache;
 mod hygiene;
 mod live;
 mod lockout;
+pub mod ops;
 mod pagination;
 mod publish;
 mod rate_limit;

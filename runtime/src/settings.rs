@@ -38,6 +38,9 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     /// Where the gateway listens.
     pub http_addr: SocketAddr,
+    /// Where a process without the gateway (`evently consume`) serves `/health/*` and
+    /// `/metrics`; unset: nowhere.
+    pub ops_addr: Option<SocketAddr>,
     /// PostgreSQL; when unset, `evently up` starts a private instance under `data_dir`.
     pub database_url: Option<String>,
     /// NATS; when unset, `evently up` starts a private nats-server under `data_dir`.
@@ -120,6 +123,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            ops_addr: None,
             database_url: None,
             nats_url: None,
             nats_prefix: "evently".into(),

@@ -42,13 +42,20 @@ pub async fn live(res: &mut Response) {
 #[endpoint(tags("operations"), responses((status_code = 200, body = Health)))]
 pub async fn ready(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError> {
     let state = state(depot)?;
+    answer_readiness(res, &state.pool, &state.nats).await;
+    Ok(())
+}
+
+/// Checks PostgreSQL (a query within 2 s) and the NATS connection, and answers `200` or `503`
+/// with `Retry-After`. Shared by the gateway and the operations listener of consumer processes.
+pub async fn answer_readiness(res: &mut Response, pool: &sqlx::PgPool, nats: &async_nats::Client) {
     let db_ok = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool),
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool),
     )
     .await
     .is_ok_and(|r| r.is_ok());
-    let nats_ok = state.nats.connection_state() == State::Connected;
+    let nats_ok = nats.connection_state() == State::Connected;
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     let health = Health {
         status: if db_ok && nats_ok { "ok" } else { "degraded" },
@@ -62,7 +69,6 @@ pub async fn ready(depot: &mut Depot, res: &mut Response) -> Result<(), ApiError
             .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         reply(res, StatusCode::SERVICE_UNAVAILABLE, &health);
     }
-    Ok(())
 }
 
 /// Prometheus text exposition of every metric.

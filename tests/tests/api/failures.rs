@@ -426,6 +426,23 @@ async fn a_command_that_can_never_succeed_is_dead_lettered_with_its_error() {
         n, 0,
         "a refused command is not recorded as applied, so a replay can apply it"
     );
+
+    // `evently dlq show` gives one letter in full; `purge` removes one, then the rest.
+    let shown = evently_consumers::dead_letters::show(&js, &app.prefix, 2)
+        .await
+        .expect("show");
+    assert_eq!(shown.subject, app.prefix.reserve(event));
+    assert_eq!(shown.consumer, "reservations");
+    assert!(!shown.error.is_empty() && !shown.payload.is_empty());
+    let removed = evently_consumers::dead_letters::purge(&js, &app.prefix, &[1], false)
+        .await
+        .expect("purge one");
+    assert_eq!(removed, 1);
+    assert_eq!(stream_count(&app, &dlq, "").await, 1);
+    evently_consumers::dead_letters::purge(&js, &app.prefix, &[], true)
+        .await
+        .expect("purge all");
+    assert_eq!(stream_count(&app, &dlq, "").await, 0);
     app.shutdown().await;
 }
 

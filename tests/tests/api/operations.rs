@@ -68,3 +68,80 @@ async fn health_metrics_and_the_api_document_are_served() {
     assert!(metrics.contains("route=\"/api/v1/me\""), "{metrics}");
     app.shutdown().await;
 }
+
+/// `evently nats status` and the lag gauges read the same thing: a backlog that builds while the
+/// consumers are stopped shows as `pending`, drains when they run, and reaches `/metrics`.
+#[tokio::test]
+async fn the_consumer_backlog_shows_in_nats_status_and_in_the_metrics() {
+    let mut app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        decision_wait_ms: 100,
+        ..Default::default()
+    })
+    .await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let users = app.bulk_users(4).await;
+    for user in &users {
+        assert_eq!(app.book(user, event, 1, None).await.status(), 202);
+    }
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let reservations = |streams: &[evently_consumers::status::StreamStatus]| {
+        streams
+            .iter()
+            .flat_map(|s| s.consumers.iter())
+            .find(|c| c.name == "reservations")
+            .cloned()
+            .expect("the reservations consumer is listed")
+    };
+    let streams = evently_consumers::status::read(&js, &app.prefix)
+        .await
+        .expect("status");
+    assert_eq!(reservations(&streams).pending, 4);
+    let table = evently_consumers::status::render(&streams);
+    assert!(table.contains("reservations"), "{table}");
+    assert!(table.contains(&app.prefix.dlq_stream()), "{table}");
+
+    let watching = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(evently_consumers::status::watch(
+        js.clone(),
+        app.prefix.clone(),
+        std::time::Duration::from_millis(100),
+        watching.clone(),
+    ));
+    let (http, metrics_url) = (app.http.clone(), format!("{}/metrics", app.base));
+    let metrics = || async {
+        http.get(&metrics_url)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    };
+    app.eventually("the lag gauge shows the backlog", || async {
+        metrics()
+            .await
+            .contains("evently_consumer_pending{consumer=\"reservations\"} 4")
+    })
+    .await;
+
+    app.start_consumers();
+    app.eventually("the backlog drains", || async {
+        let streams = evently_consumers::status::read(&js, &app.prefix)
+            .await
+            .expect("status");
+        let c = reservations(&streams);
+        c.pending == 0 && c.ack_pending == 0
+    })
+    .await;
+    app.eventually("the lag gauge follows", || async {
+        metrics()
+            .await
+            .contains("evently_consumer_pending{consumer=\"reservations\"} 0")
+    })
+    .await;
+    assert_eq!(app.count_bookings(event, "confirmed").await, 4);
+    watching.cancel();
+    app.shutdown().await;
+}
