@@ -307,6 +307,7 @@ async fn run(
     }
     nats.flush().await.ok();
     pool.close().await;
+    evently_runtime::telemetry::flush_traces();
     result
 }
 

@@ -1,6 +1,7 @@
 //! Evently's durable JetStream consumers, one module each, and the runner they share.
 
 pub mod dead_letters;
+pub mod publish;
 pub mod reservations;
 pub mod runner;
 pub mod status;

@@ -33,6 +33,9 @@ pub struct Incoming {
     /// How many times this message has been delivered, this time included.
     pub deliveries: i64,
     pub stream_sequence: u64,
+    /// W3C `traceparent` of this message's step: a span per message, child of the context the
+    /// message carried. Handlers put it on the events the message causes.
+    pub traceparent: Option<String>,
 }
 
 /// What happened to one message of a batch.
@@ -177,7 +180,29 @@ async fn apply_batch<H: Handler>(handler: &H, messages: Vec<Message>) -> Applied
         size = incoming.len(),
         first_seq = incoming.first().map(|i| i.stream_sequence)
     );
+    // One span per message that carries a trace context, so that the trace of the request that
+    // sent it continues here; the batch span links the batch to the consumer's work.
+    let mut incoming = incoming;
+    let message_spans: Vec<tracing::Span> = incoming
+        .iter_mut()
+        .filter_map(|message| {
+            let parent = message.traceparent.take()?;
+            let span = tracing::info_span!(
+                parent: &span,
+                "message",
+                consumer = name,
+                seq = message.stream_sequence,
+                message_id = message.message_id.as_deref(),
+                trace_id = evently_runtime::trace_context::trace_id_of(&parent),
+            );
+            evently_runtime::trace_context::set_parent(&span, &parent);
+            message.traceparent =
+                evently_runtime::trace_context::traceparent_of(&span).or(Some(parent));
+            Some(span)
+        })
+        .collect();
     let step = tracing::Instrument::instrument(handler.handle(&incoming), span).await;
+    drop(message_spans);
     Applied {
         messages,
         incoming,
@@ -234,6 +259,7 @@ fn incoming(message: &Message) -> Incoming {
             .map(|v| v.as_str().to_owned()),
         deliveries,
         stream_sequence,
+        traceparent: evently_runtime::trace_context::from_headers(message.headers.as_ref()),
     }
 }
 
@@ -324,6 +350,7 @@ async fn dead_letter(
     if let Some(id) = &info.message_id {
         headers.insert("Evently-Message-Id", id.as_str());
     }
+    evently_runtime::trace_context::insert_header(&mut headers, info.traceparent.as_deref());
     js.send_publish(
         prefix.dlq(consumer),
         PublishMessage::build()

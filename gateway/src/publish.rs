@@ -33,9 +33,11 @@ pub async fn publish_booking_command(
         .js
         .send_publish(
             subject,
-            PublishMessage::build()
-                .payload(payload.into())
-                .message_id(command.command_id()),
+            traced(
+                PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(command.command_id()),
+            ),
         )
         .await
         .map_err(|e| {
@@ -48,4 +50,12 @@ pub async fn publish_booking_command(
     })?;
     metrics::histogram!("evently_publish_duration_seconds").record(started.elapsed().as_secs_f64());
     Ok(ack)
+}
+
+/// Adds the current span's `traceparent` to a message, so the trace continues in the consumer.
+pub fn traced(message: PublishMessage) -> PublishMessage {
+    match evently_runtime::trace_context::current_traceparent() {
+        Some(tp) => message.header(evently_runtime::trace_context::TRACEPARENT, tp.as_str()),
+        None => message,
+    }
 }

@@ -146,7 +146,18 @@ pub fn router(state: SharedState) -> Router {
 async fn observe(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let started = Instant::now();
     // The request id is on the enclosing span of the `RequestId` hoop.
-    let span = tracing::info_span!("http", method = %req.method(), path = %req.uri().path());
+    let span = tracing::info_span!(
+        "http",
+        method = %req.method(),
+        path = %req.uri().path(),
+        trace_id = tracing::field::Empty
+    );
+    if let Some(id) = evently_runtime::trace_context::trace_id(&span) {
+        span.record("trace_id", id.as_str());
+        if let Ok(value) = salvo::http::HeaderValue::from_str(&id) {
+            res.headers_mut().insert("x-trace-id", value);
+        }
+    }
     ctrl.call_next(req, depot, res).instrument(span).await;
     let status = res.status_code.unwrap_or(StatusCode::OK);
     let route = match req.matched_path() {

@@ -1,25 +1,94 @@
-//! Logs and metrics: `tracing` with an env filter (`RUST_LOG`, JSON when `EVENTLY_LOG_FORMAT=json`)
-//! and a Prometheus recorder for the `metrics` facade, rendered by `GET /metrics`.
+//! Logs, traces and metrics: `tracing` with an env filter (`RUST_LOG`, JSON when
+//! `EVENTLY_LOG_FORMAT=json`, each line carrying the span fields, among them `trace_id`), an
+//! OpenTelemetry layer that gives every span W3C trace context (propagated across NATS by
+//! [`crate::trace_context`]) and exports spans with OTLP over HTTP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and a Prometheus recorder for the `metrics` facade,
+//! rendered by `GET /metrics`.
+//!
+//! Without an endpoint nothing is exported and nothing is sampled: spans still get trace and span
+//! ids, so a booking's trace id still travels from the gateway through every consumer and shows in
+//! the logs, at the cost of an id per span.
 
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the log subscriber once; later calls do nothing (tests build many apps).
+/// The tracer provider, kept to flush spans at exit.
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// A provider exporting with OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific
+/// variable) is set; otherwise one that samples nothing and exports nothing.
+fn tracer_provider() -> SdkTracerProvider {
+    let endpoint = [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var(v).is_ok_and(|v| !v.trim().is_empty()));
+    let builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(
+                std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "evently".into()),
+            )
+            .build(),
+    );
+    if !endpoint {
+        return builder.with_sampler(Sampler::AlwaysOff).build();
+    }
+    match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+    {
+        Ok(exporter) => builder
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+            .with_batch_exporter(exporter)
+            .build(),
+        Err(e) => {
+            eprintln!("OTLP exporter not started (OTEL_EXPORTER_OTLP_ENDPOINT): {e}");
+            builder.with_sampler(Sampler::AlwaysOff).build()
+        }
+    }
+}
+
+/// Installs the log subscriber and the tracer once; later calls do nothing (tests build many
+/// apps).
 pub fn init_logging() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let filter = EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn"));
         let json = std::env::var("EVENTLY_LOG_FORMAT").is_ok_and(|v| v == "json");
-        let builder = tracing_subscriber::fmt().with_env_filter(filter);
+        let provider = PROVIDER.get_or_init(tracer_provider);
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("evently"));
+        let registry = tracing_subscriber::registry().with(filter).with(otel);
         let _ = if json {
-            builder.json().flatten_event(true).try_init()
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .flatten_event(true)
+                        .with_current_span(true),
+                )
+                .try_init()
         } else {
-            builder.try_init()
+            registry.with(tracing_subscriber::fmt::layer()).try_init()
         };
     });
+}
+
+/// Exports the spans still buffered (at shutdown).
+pub fn flush_traces() {
+    if let Some(provider) = PROVIDER.get() {
+        let _ = provider.force_flush();
+    }
 }
 
 /// The process-wide Prometheus recorder.

@@ -12,8 +12,8 @@ mod event_cancel;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use anyhow::Context as _;
+use async_nats::jetstream;
 use async_nats::jetstream::context::PublishAckFuture;
-use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::{DateTime, Utc};
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
 use evently_schemas::{
@@ -60,6 +60,7 @@ impl Handler for Reservations {
             }
         }
         let mut after_commit = None;
+        let traces = Traces::of(batch, &commands);
         match self.apply(&commands).await {
             Ok((mut refused, changes)) => {
                 for (index, _) in &commands {
@@ -68,7 +69,8 @@ impl Handler for Reservations {
                         None => Outcome::Done,
                     });
                 }
-                after_commit = Some(Box::pin(self.publisher().publish(changes)) as AfterCommit);
+                after_commit =
+                    Some(Box::pin(self.publisher().publish(changes, traces)) as AfterCommit);
             }
             Err(e) => {
                 let text = format!("{e:#}");
@@ -213,6 +215,34 @@ impl Reservations {
     }
 }
 
+/// The trace context of each command of a batch, to put on the events it causes: by booking id
+/// for booking commands, by command id for the others.
+#[derive(Default)]
+struct Traces(HashMap<String, String>);
+
+impl Traces {
+    fn of(batch: &[Incoming], commands: &[(usize, BookingCommand)]) -> Self {
+        let mut map = HashMap::new();
+        for (index, command) in commands {
+            let Some(tp) = batch.get(*index).and_then(|m| m.traceparent.clone()) else {
+                continue;
+            };
+            if let Some(id) = command.booking_id() {
+                map.insert(id.to_string(), tp.clone());
+            }
+            if let BookingCommand::CancelEvent(c) = command {
+                map.insert(c.event_id.to_string(), tp.clone());
+            }
+            map.insert(command.command_id(), tp);
+        }
+        Self(map)
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
 /// Publishes a batch's events after it committed.
 struct Publisher {
     pool: PgPool,
@@ -223,7 +253,7 @@ struct Publisher {
 impl Publisher {
     /// Publishes the batch's events and the events of replayed commands, then waits for every
     /// PubAck.
-    async fn publish(self, changes: Changes) -> anyhow::Result<()> {
+    async fn publish(self, changes: Changes, traces: Traces) -> anyhow::Result<()> {
         let Changes {
             mut events,
             replay,
@@ -269,12 +299,17 @@ impl Publisher {
             let subject = self
                 .prefix
                 .booking_event(event.booking.status, event.booking.event_id);
-            acks.push(self.send(subject, event, event.message_id()).await?);
+            let tp = traces.get(&event.booking.id.to_string());
+            acks.push(self.send(subject, event, event.message_id(), tp).await?);
         }
         for next in follow_ups {
             let command = BookingCommand::CancelEvent(next);
             let subject = self.prefix.cancel_event(command.event_id());
-            acks.push(self.send(subject, &command, command.command_id()).await?);
+            let tp = traces.get(&command.event_id().to_string());
+            acks.push(
+                self.send(subject, &command, command.command_id(), tp)
+                    .await?,
+            );
         }
         for outcome in &capacity {
             let what = if outcome.outcome == "updated" {
@@ -283,7 +318,11 @@ impl Publisher {
                 "update_rejected"
             };
             let subject = self.prefix.event_event(what, outcome.event_id);
-            acks.push(self.send(subject, outcome, outcome.message_id()).await?);
+            let tp = traces.get(&outcome.command_id);
+            acks.push(
+                self.send(subject, outcome, outcome.message_id(), tp)
+                    .await?,
+            );
         }
         for ack in
             futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
@@ -300,17 +339,9 @@ impl Publisher {
         subject: String,
         message: &T,
         id: String,
+        traceparent: Option<&str>,
     ) -> anyhow::Result<PublishAckFuture> {
-        let payload = serde_json::to_vec(message).context("encoding a message")?;
-        self.js
-            .send_publish(
-                subject.clone(),
-                PublishMessage::build()
-                    .payload(payload.into())
-                    .message_id(id),
-            )
-            .await
-            .with_context(|| format!("publishing on {subject}"))
+        crate::publish::send(&self.js, subject, message, id, traceparent).await
     }
 }
 

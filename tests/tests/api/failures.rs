@@ -70,6 +70,7 @@ async fn a_command_delivered_twice_books_once() {
         message_id: Some(command.command_id()),
         deliveries: 1,
         stream_sequence: 1,
+        traceparent: None,
     };
     let handler = Reservations::new(
         app.pool.clone(),

@@ -145,3 +145,55 @@ async fn the_consumer_backlog_shows_in_nats_status_and_in_the_metrics() {
     watching.cancel();
     app.shutdown().await;
 }
+
+/// The trace id of a booking request (`x-trace-id`) travels in the `traceparent` header of the
+/// command it published and of the domain event the reservations consumer published, each hop
+/// with a span of its own.
+#[tokio::test]
+async fn a_booking_keeps_one_trace_id_from_the_request_through_the_consumers_events() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 5, 0).await;
+    let user = app.register().await;
+    let res = app.book(&user, event, 1, None).await;
+    assert_eq!(res.status(), 201);
+    let trace_id = res
+        .headers()
+        .get("x-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-trace-id")
+        .to_owned();
+    assert_eq!(trace_id.len(), 32);
+
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let traceparent = |stream: String, subject: String| {
+        let js = js.clone();
+        async move {
+            let stream = js.get_stream(&stream).await.expect("stream");
+            let message = stream
+                .get_last_raw_message_by_subject(&subject)
+                .await
+                .expect("message");
+            message
+                .headers
+                .get("traceparent")
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_else(|| panic!("no traceparent on {subject}"))
+        }
+    };
+    let command = traceparent(app.prefix.cmd_stream(), app.prefix.reserve(event)).await;
+    let confirmed = traceparent(
+        app.prefix.evt_stream(),
+        app.prefix
+            .booking_event(evently_schemas::BookingStatus::Confirmed, event),
+    )
+    .await;
+    let id = evently_runtime::trace_context::trace_id_of;
+    assert_eq!(id(&command), Some(trace_id.as_str()), "{command}");
+    assert_eq!(id(&confirmed), Some(trace_id.as_str()), "{confirmed}");
+    assert_ne!(
+        command, confirmed,
+        "the consumer's step is a span of its own"
+    );
+    app.shutdown().await;
+}
