@@ -126,15 +126,25 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable {
-                    service: "the database",
-                }
-            }
-            _ => Self::Internal(anyhow::Error::new(e).context("database query")),
+        if database_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::Unavailable {
+                service: "the database",
+            };
         }
+        Self::Internal(anyhow::Error::new(e).context("database query"))
+    }
+}
+
+/// Whether the database is away rather than the query wrong: no connection, or the server shutting
+/// down or restarting (SQLSTATE 57P01-57P03) or a connection failure (class 08).
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
     }
 }
 

@@ -28,6 +28,11 @@ pub struct TestOptions {
     pub batch_size: usize,
     /// Last word on the settings, e.g. tight security limits.
     pub configure: fn(&mut Settings),
+    /// The PostgreSQL server to create the test database on, instead of `DATABASE_URL`'s (a
+    /// private one a test can stop and restart).
+    pub admin_database_url: Option<String>,
+    /// The NATS servers to use instead of the app's own nats-server (a cluster a test runs).
+    pub nats_url: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -38,6 +43,8 @@ impl Default for TestOptions {
             decision_wait_ms: 10_000,
             batch_size: 256,
             configure: |_| {},
+            admin_database_url: None,
+            nats_url: None,
         }
     }
 }
@@ -108,7 +115,10 @@ impl TestApp {
             evently_runtime::local::nats_server_binary(&workspace_root().join(".evently"))?;
         let nats = NatsServer::start(&binary, store.path(), None).await?;
 
-        let admin_url = admin_database_url();
+        let admin_url = options
+            .admin_database_url
+            .clone()
+            .unwrap_or_else(admin_database_url);
         let database = format!("test_{}", Uuid::new_v4().simple());
         let admin = evently_runtime::db::connect(&admin_url, 2).await?;
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
@@ -121,7 +131,7 @@ impl TestApp {
         let mut settings = Settings {
             http_addr: "127.0.0.1:0".parse()?,
             database_url: Some(with_database(&admin_url, &database)),
-            nats_url: Some(nats.url()),
+            nats_url: Some(options.nats_url.clone().unwrap_or_else(|| nats.url())),
             nats_prefix: format!("t{}", &tag[..12]),
             db_max_connections: 12,
             jwt_secret: Some(Secret::new(format!("test-secret-{tag}"))),
@@ -148,7 +158,8 @@ impl TestApp {
         )
         .await?;
         evently_runtime::db::migrate(&pool).await?;
-        let nats_client = evently_runtime::nats::connect(&nats.url(), "evently-test").await?;
+        let nats_client =
+            evently_runtime::nats::connect(settings.require_nats_url()?, "evently-test").await?;
         evently_runtime::nats::apply(
             &evently_runtime::nats::jetstream(nats_client.clone()),
             &settings,
@@ -192,9 +203,12 @@ impl TestApp {
     /// Starts another gateway instance on the same database and NATS (its own connection), as a
     /// second instance behind a load balancer; returns its base URL.
     pub async fn spawn_gateway(&mut self) -> String {
-        let nats = evently_runtime::nats::connect(&self.nats.url(), "evently-test-2")
-            .await
-            .expect("connect");
+        let nats = evently_runtime::nats::connect(
+            self.settings.require_nats_url().expect("nats url"),
+            "evently-test-2",
+        )
+        .await
+        .expect("connect");
         let app = evently_gateway::Application::build(evently_gateway::GatewayDeps {
             settings: self.settings.clone(),
             pool: self.pool.clone(),
