@@ -2,6 +2,7 @@
 //! in-process. One binary, one module per capability.
 
 mod accounts;
+mod analytics;
 mod bookings;
 mod events;
 mod failures;
