@@ -266,6 +266,33 @@ async fn a_redelivered_event_changes_no_figure() {
     handler.handle(std::slice::from_ref(&cancelled)).await;
     handler.handle(&[cancelled.clone(), confirmed]).await;
     assert_eq!(totals().await, (1, 2, 5000, 1, 5000));
+
+    // Purely additive events (a rejection, a waitlist entry) rely on the inbox alone.
+    let mut rejected = booking_event(event_id, Uuid::now_v7(), BookingStatus::Rejected);
+    rejected.booking.reason = Some(evently_schemas::RejectReason::SoldOut);
+    let rejected = incoming(&app, &rejected, 3);
+    let joined = Incoming {
+        subject: format!("{}.evt.waitlist.joined.{event_id}", app.prefix),
+        payload: serde_json::to_vec(&serde_json::json!({"entry": {}, "occurred_at": Utc::now()}))
+            .expect("json")
+            .into(),
+        message_id: Some(format!("{}.joined", Uuid::now_v7())),
+        deliveries: 1,
+        stream_sequence: 4,
+    };
+    for _ in 0..2 {
+        let step = handler.handle(&[rejected.clone(), joined.clone()]).await;
+        assert!(step.outcomes.iter().all(|o| matches!(o, Outcome::Done)));
+    }
+    let (rejections, joined): (i64, i64) = sqlx::query_as(
+        "SELECT rejections, waitlist_joined FROM analytics_event_totals WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("totals");
+    assert_eq!((rejections, joined), (1, 1));
+    assert_eq!(totals().await, (1, 2, 5000, 1, 5000));
     let hourly: (i64, i64) = sqlx::query_as(
         "SELECT sum(seats_sold)::bigint, sum(seats_freed)::bigint FROM analytics_event_hourly WHERE event_id = $1",
     )
