@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod attendees;
 mod bookings;
 mod events;
 mod failures;
