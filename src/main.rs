@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Organiser and admin analytics.
+    Analytics {
+        #[command(subcommand)]
+        action: AnalyticsAction,
+    },
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -77,6 +82,13 @@ enum DlqAction {
         #[arg(long, conflicts_with = "sequences")]
         all: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum AnalyticsAction {
+    /// Empty the roll-ups and replay EVENTLY_EVT from the start into them (the live `analytics`
+    /// consumer may keep running: the inbox applies every event once).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -162,6 +174,24 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             }
+            Ok(())
+        }
+        Command::Analytics {
+            action: AnalyticsAction::Rebuild,
+        } => {
+            let (pool, nats) = connect(&settings).await?;
+            let js = evently_runtime::nats::jetstream(nats);
+            let rebuilt = evently_consumers::analytics::rebuild::rebuild(
+                &js,
+                &pool,
+                &settings.prefix()?,
+                settings.consumer.batch_size,
+            )
+            .await?;
+            println!(
+                "analytics rebuilt from {} event(s) up to sequence {} ({} undecodable, skipped)",
+                rebuilt.messages, rebuilt.last_sequence, rebuilt.skipped
+            );
             Ok(())
         }
         Command::Admin {

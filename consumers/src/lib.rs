@@ -1,5 +1,6 @@
 //! Evently's durable JetStream consumers, one module each, and the runner they share.
 
+pub mod analytics;
 pub mod dead_letters;
 pub mod publish;
 pub mod reservations;
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 pub use runner::{Handler, Incoming, Outcome, RunnerConfig, Step};
 
 /// Every consumer this crate runs, by durable name.
-pub const ALL: &[&str] = &[reservations::NAME];
+pub const ALL: &[&str] = &[reservations::NAME, analytics::NAME];
 
 /// Starts the named consumers (all when `names` is empty) as tasks of `set`; each runs until
 /// `shutdown` fires.
@@ -49,6 +50,15 @@ pub fn spawn(
                     js.clone(),
                     config.prefix.clone(),
                 );
+                set.spawn(runner::run(
+                    js.clone(),
+                    config.clone(),
+                    handler,
+                    shutdown.clone(),
+                ));
+            }
+            analytics::NAME => {
+                let handler = analytics::Analytics::new(pool.clone(), config.prefix.clone());
                 set.spawn(runner::run(
                     js.clone(),
                     config.clone(),

@@ -6,6 +6,8 @@ use serde::Serialize;
 
 pub mod accounts;
 pub mod admin;
+pub mod analytics;
+pub mod attendees;
 pub mod bookings;
 pub mod event_edit;
 pub mod events;
@@ -20,6 +22,7 @@ pub fn api() -> Router {
         .push(venues::router())
         .push(events::router())
         .push(bookings::router())
+        .push(analytics::router())
 }
 
 /// Writes `body` as JSON with `status`.

@@ -2,6 +2,8 @@
 //! in-process. One binary, one module per capability.
 
 mod accounts;
+mod analytics;
+mod attendees;
 mod bookings;
 mod events;
 mod failures;
