@@ -244,7 +244,8 @@ async fn settle_batch(
         .record(started.elapsed().as_secs_f64());
 }
 
-fn incoming(message: &Message) -> Incoming {
+/// What a handler sees of a delivered message (also used to replay a stream through a handler).
+pub fn incoming(message: &Message) -> Incoming {
     let (deliveries, stream_sequence) = message
         .info()
         .map(|i| (i.delivered, i.stream_sequence))

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use sqlx::PgPool;
 
 use super::{Analytics, NAME, store};
-use crate::runner::{Handler, Incoming, Outcome};
+use crate::runner::{Handler, Outcome};
 
 /// What a rebuild did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub async fn rebuild(
                 break;
             }
             done = sequence >= last;
-            batch.push(incoming(&message, sequence));
+            batch.push(crate::runner::incoming(&message));
         }
         rebuilt.messages += batch.len() as u64;
         for outcome in handler.handle(&batch).await.outcomes {
@@ -106,18 +106,4 @@ pub async fn rebuild(
         "analytics rebuilt"
     );
     Ok(rebuilt)
-}
-
-fn incoming(message: &jetstream::Message, stream_sequence: u64) -> Incoming {
-    Incoming {
-        subject: message.subject.to_string(),
-        payload: message.payload.clone(),
-        message_id: message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
-            .map(|v| v.as_str().to_owned()),
-        deliveries: 1,
-        stream_sequence,
-    }
 }

@@ -141,8 +141,8 @@ async fn csv_body(pool: &PgPool, event_id: Uuid) -> Result<Vec<u8>, ApiError> {
                 .write_record([
                     a.booking_id.to_string(),
                     a.user_id.to_string(),
-                    a.name.clone(),
-                    a.email.clone(),
+                    spreadsheet_safe(&a.name),
+                    spreadsheet_safe(&a.email),
                     a.quantity.to_string(),
                     a.status.clone(),
                     a.booked_at.to_rfc3339(),
@@ -157,4 +157,15 @@ async fn csv_body(pool: &PgPool, event_id: Uuid) -> Result<Vec<u8>, ApiError> {
     writer
         .into_inner()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("finishing the CSV: {e}")))
+}
+
+/// A cell a spreadsheet will not run as a formula: text starting with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return gets a leading `'` (OWASP's advice against CSV injection; names are
+/// chosen by users).
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
 }

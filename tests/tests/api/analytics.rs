@@ -220,6 +220,7 @@ fn incoming(app: &TestApp, event: &BookingEvent, sequence: u64) -> Incoming {
         message_id: Some(event.message_id()),
         deliveries: 1,
         stream_sequence: sequence,
+        traceparent: None,
     }
 }
 
@@ -279,6 +280,7 @@ async fn a_redelivered_event_changes_no_figure() {
         message_id: Some(format!("{}.joined", Uuid::now_v7())),
         deliveries: 1,
         stream_sequence: 4,
+        traceparent: None,
     };
     for _ in 0..2 {
         let step = handler.handle(&[rejected.clone(), joined.clone()]).await;
