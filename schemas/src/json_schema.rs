@@ -18,6 +18,30 @@ pub fn all() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Which schema file describes the messages of a subject, by the subject's tokens after the
+/// prefix (`*` matches one token): `booking.confirmed.<event_id>` under `evt` is a
+/// `booking-event.json`. Services in other languages read the same table in `schemas/README.md`.
+pub const SUBJECTS: &[(&str, &str)] = &[
+    ("cmd.booking.*.*", "booking-command.json"),
+    ("cmd.event.*.*", "booking-command.json"),
+    ("evt.booking.*.*", "booking-event.json"),
+    ("evt.event.updated.*", "event-capacity-changed.json"),
+    ("evt.event.update_rejected.*", "event-capacity-changed.json"),
+    ("evt.event.cancelled.*", "event-cancelled.json"),
+];
+
+/// The schema file of `subject` (with or without its prefix), if it is one of Evently's.
+pub fn schema_file_for(subject: &str) -> Option<&'static str> {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    SUBJECTS.iter().find_map(|(pattern, file)| {
+        let pattern: Vec<&str> = pattern.split('.').collect();
+        // Subjects carry the prefix as their first token: match the pattern against the tail.
+        let tail = tokens.get(tokens.len().checked_sub(pattern.len())?..)?;
+        let matches = pattern.iter().zip(tail).all(|(p, t)| *p == "*" || p == t);
+        matches.then_some(*file)
+    })
+}
+
 fn render<T: JsonSchema>() -> String {
     let schema = schema_for!(T);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
@@ -28,6 +52,23 @@ fn render<T: JsonSchema>() -> String {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+
+    #[test]
+    fn every_subject_pattern_names_a_schema_that_exists() {
+        let files: Vec<&str> = super::all().into_iter().map(|(f, _)| f).collect();
+        for (_, file) in super::SUBJECTS {
+            assert!(files.contains(file), "{file}");
+        }
+        assert_eq!(
+            super::schema_file_for("evently.evt.booking.confirmed.0190"),
+            Some("booking-event.json")
+        );
+        assert_eq!(
+            super::schema_file_for("t1.cmd.event.capacity.0190"),
+            Some("booking-command.json")
+        );
+        assert_eq!(super::schema_file_for("evently.evt.unknown.x.y"), None);
+    }
 
     #[test]
     fn checked_in_json_schemas_are_up_to_date() {

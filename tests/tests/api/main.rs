@@ -5,6 +5,7 @@ mod accounts;
 mod analytics;
 mod attendees;
 mod bookings;
+mod contracts;
 mod events;
 mod failures;
 mod input;
