@@ -39,24 +39,10 @@ pub async fn write_refunds(
     tx: &mut Transaction<'_, Postgres>,
     refunds: &[(Uuid, i64, String)],
 ) -> anyhow::Result<()> {
-    if refunds.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = refunds.iter().map(|r| r.0).collect();
-    let amounts: Vec<i64> = refunds.iter().map(|r| r.1).collect();
-    let currencies: Vec<&str> = refunds.iter().map(|r| r.2.as_str()).collect();
-    sqlx::query(
-        "INSERT INTO refunds (booking_id, amount_cents, currency, reason) \
-         SELECT id, amount, currency, 'event_cancelled' FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u(id, amount, currency) \
-         ON CONFLICT (booking_id) DO NOTHING",
-    )
-    .bind(&ids)
-    .bind(&amounts)
-    .bind(&currencies)
-    .execute(&mut **tx)
-    .await
-    .context("recording refunds")?;
-    Ok(())
+    // One refund per applied payment of each booking (the amounts are the payments').
+    let bookings: Vec<(Uuid, &'static str)> =
+        refunds.iter().map(|r| (r.0, "event_cancelled")).collect();
+    super::flows::refund_payments_of(tx, &bookings).await
 }
 
 /// For a replayed round: the next round, if bookings remain.

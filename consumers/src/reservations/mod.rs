@@ -8,6 +8,10 @@
 mod allocate;
 mod capacity;
 mod event_cancel;
+mod expiry;
+mod flows;
+mod payment;
+mod waitlist;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -17,7 +21,8 @@ use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::{DateTime, Utc};
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
 use evently_schemas::{
-    BookingCommand, BookingEvent, BookingSnapshot, CancelEvent, EventCapacityChanged, Prefix,
+    BookingCommand, BookingEvent, BookingSnapshot, BookingStatus, CancelEvent,
+    EventCapacityChanged, Prefix,
 };
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -102,6 +107,9 @@ struct LockedRow {
     capacity: i32,
     sold: i32,
     held: i32,
+    offered: i32,
+    waiting: i64,
+    hold_minutes: i32,
     status: String,
     sales_start: Option<DateTime<Utc>>,
     sales_end: Option<DateTime<Utc>>,
@@ -129,6 +137,8 @@ struct Changes {
     refunds: Vec<(Uuid, i64, String)>,
     follow_ups: Vec<CancelEvent>,
     replay_rounds: Vec<CancelEvent>,
+    /// Payments, expiry and the waitlist's commands.
+    flow: flows::FlowChanges,
 }
 
 impl Reservations {
@@ -162,11 +172,21 @@ impl Reservations {
             .collect();
         let mut events = lock_events(&mut tx, &fresh_commands).await?;
         let mut bookings = load_bookings(&mut tx, &fresh_commands).await?;
-        let mut changes = Changes::default();
+        let mut changes = Changes {
+            flow: load_flow(&mut tx, &fresh_commands, &mut bookings).await?,
+            ..Changes::default()
+        };
         for (index, command) in commands {
             if !fresh.remove(&command.command_id()) {
                 match command {
                     BookingCommand::CancelEvent(c) => changes.replay_rounds.push(c.clone()),
+                    BookingCommand::ConfirmPayment(c) => {
+                        changes.flow.replay_payments.push(c.payment_id);
+                        changes.replay.push(c.booking_id);
+                    }
+                    _ if command.entry_id().is_some() => {
+                        changes.flow.replay_entries.extend(command.entry_id());
+                    }
                     _ => match command.booking_id() {
                         Some(id) => changes.replay.push(id),
                         None => changes.replay_commands.push(command.command_id()),
@@ -194,7 +214,7 @@ impl Reservations {
                 changes.refused.insert(*index, e);
             }
         }
-        write(&mut tx, &events, &bookings, &changes, commands, now).await?;
+        write(&mut tx, &events, &bookings, &mut changes, commands, now).await?;
         tx.commit().await.context("committing the batch")?;
         for event in &changes.events {
             metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str())
@@ -231,8 +251,11 @@ impl Publisher {
             replay_commands,
             mut follow_ups,
             replay_rounds,
+            flow,
             ..
         } = changes;
+        let (replayed_entries, replayed_payments) =
+            flows::replayed(&self.pool, &flow.replay_entries, &flow.replay_payments).await?;
         for round in &replay_rounds {
             follow_ups.extend(event_cancel::next_if_remaining(&self.pool, round).await?);
         }
@@ -269,6 +292,18 @@ impl Publisher {
             let subject = self
                 .prefix
                 .booking_event(event.booking.status, event.booking.event_id);
+            acks.push(self.send(subject, event, event.message_id()).await?);
+        }
+        for event in flow.entry_events.iter().chain(&replayed_entries) {
+            let subject = self
+                .prefix
+                .waitlist_event(event.entry.status.event_name(), event.entry.event_id);
+            acks.push(self.send(subject, event, event.message_id()).await?);
+        }
+        for event in flow.payment_events.iter().chain(&replayed_payments) {
+            let subject = self
+                .prefix
+                .payment_event(event.payment.status.as_str(), event.payment.event_id);
             acks.push(self.send(subject, event, event.message_id()).await?);
         }
         for next in follow_ups {
@@ -363,7 +398,8 @@ fn step(
             let locked = events
                 .get_mut(&c.event_id)
                 .with_context(|| format!("event {} does not exist", c.event_id))?;
-            let booking = allocate::reserve(&locked.rules, &mut locked.inventory, c, now);
+            let mut booking = allocate::reserve(&locked.rules, &mut locked.inventory, c, now);
+            waitlist::after_reserve(&mut booking, locked, now, changes);
             locked.touched = true;
             changes.events.push(BookingEvent {
                 booking: booking.clone(),
@@ -382,6 +418,12 @@ fn step(
         }
         // Handled in `apply`, which loads the round's bookings first.
         BookingCommand::CancelEvent(_) => {}
+        BookingCommand::ConfirmPayment(c) => payment::confirm(c, now, events, bookings, changes)?,
+        BookingCommand::ExpireHold(c) => expiry::expire_hold(c, now, events, bookings, changes)?,
+        BookingCommand::ExpireOffer(c) => expiry::expire_offer(c, now, events, bookings, changes)?,
+        BookingCommand::JoinWaitlist(c) => waitlist::join(c, now, events, changes)?,
+        BookingCommand::LeaveWaitlist(c) => waitlist::leave(c, now, events, bookings, changes)?,
+        BookingCommand::ClaimOffer(c) => waitlist::claim(c, now, events, bookings, changes)?,
         BookingCommand::Cancel(c) => {
             let (booking, is_new) = bookings
                 .get_mut(&c.booking_id)
@@ -389,6 +431,7 @@ fn step(
             let locked = events
                 .get_mut(&booking.event_id)
                 .with_context(|| format!("event {} does not exist", booking.event_id))?;
+            let before = booking.status;
             if allocate::cancel(&mut locked.inventory, booking, now) {
                 locked.touched = true;
                 if !*is_new {
@@ -399,6 +442,14 @@ fn step(
                     availability: Some(locked.inventory.availability()),
                     occurred_at: now,
                 });
+                let id = booking.id;
+                match before {
+                    BookingStatus::Waitlisted => waitlist::after_cancel(id, now, events, changes)?,
+                    BookingStatus::Confirmed => {
+                        changes.flow.refund_bookings.push((id, "booking_cancelled"))
+                    }
+                    _ => {}
+                }
             } else {
                 changes.replay.push(booking.id);
             }
@@ -423,8 +474,9 @@ async fn lock_events(
         return Ok(HashMap::new());
     }
     let rows: Vec<LockedRow> = sqlx::query_as(
-        "SELECT i.event_id, i.capacity, i.sold, i.held, e.status, e.sales_start, e.sales_end, e.ends_at, \
-         e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version \
+        "SELECT i.event_id, i.capacity, i.sold, i.held, i.offered, e.hold_minutes, e.status, e.sales_start, \
+         e.sales_end, e.ends_at, e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version, \
+         (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = i.event_id AND w.status = 'waiting') AS waiting \
          FROM inventory i JOIN events e ON e.id = i.event_id \
          WHERE i.event_id = ANY($1) ORDER BY i.event_id FOR UPDATE OF i",
     )
@@ -444,11 +496,14 @@ async fn lock_events(
                     max_per_booking: r.max_per_booking,
                     price_cents: r.price_cents,
                     currency: r.currency.trim_end().to_owned(),
+                    hold_minutes: r.hold_minutes,
                 },
                 inventory: Inventory {
                     capacity: r.capacity,
                     sold: r.sold,
                     held: r.held,
+                    offered: r.offered,
+                    waiting: r.waiting,
                 },
                 version: r.version,
                 touched: false,
@@ -481,13 +536,35 @@ async fn load_bookings(
         .collect())
 }
 
+/// Loads the waitlist entries and active entries the fresh commands need.
+async fn load_flow(
+    tx: &mut Transaction<'_, Postgres>,
+    commands: &[&BookingCommand],
+    bookings: &mut HashMap<Uuid, (BookingSnapshot, bool)>,
+) -> anyhow::Result<flows::FlowChanges> {
+    let entry_ids: Vec<Uuid> = commands.iter().filter_map(|c| c.entry_id()).collect();
+    let mut cancelled = Vec::new();
+    let mut joiners = Vec::new();
+    for command in commands {
+        match command {
+            BookingCommand::Cancel(c) => cancelled.push(c.booking_id),
+            BookingCommand::JoinWaitlist(c) => joiners.push((c.event_id, c.user_id)),
+            BookingCommand::Reserve(c) if c.waitlist_if_sold_out => {
+                joiners.push((c.event_id, c.user_id))
+            }
+            _ => {}
+        }
+    }
+    flows::load(tx, &entry_ids, &cancelled, &joiners, bookings).await
+}
+
 /// Writes the batch: new bookings in one insert, cancellations, inventory counts, and removes the
 /// inbox rows of refused commands (so a replay from the dead-letter stream is applied).
 async fn write(
     tx: &mut Transaction<'_, Postgres>,
     events: &HashMap<Uuid, Locked>,
     bookings: &HashMap<Uuid, (BookingSnapshot, bool)>,
-    changes: &Changes,
+    changes: &mut Changes,
     commands: &[(usize, BookingCommand)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -505,21 +582,24 @@ async fn write(
             .await
             .context("cancelling bookings")?;
     }
+    flows::write(tx, bookings, &mut changes.flow).await?;
     let touched: Vec<(&Uuid, &Locked)> = events.iter().filter(|(_, l)| l.touched).collect();
     if !touched.is_empty() {
         let ids: Vec<Uuid> = touched.iter().map(|(id, _)| **id).collect();
         let sold: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.sold).collect();
         let held: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.held).collect();
         let capacity: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.capacity).collect();
+        let offered: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.offered).collect();
         sqlx::query(
-            "UPDATE inventory i SET sold = u.sold, held = u.held, capacity = u.capacity \
-             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) AS u(event_id, sold, held, capacity) \
+            "UPDATE inventory i SET sold = u.sold, held = u.held, capacity = u.capacity, offered = u.offered \
+             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[]) AS u(event_id, sold, held, capacity, offered) \
              WHERE i.event_id = u.event_id",
         )
         .bind(&ids)
         .bind(&sold)
         .bind(&held)
         .bind(&capacity)
+        .bind(&offered)
         .execute(&mut **tx)
         .await
         .context("updating inventory")?;

@@ -56,8 +56,10 @@ pub struct EventRequest {
 pub struct AvailabilityOut {
     pub capacity: i32,
     pub available: i32,
+    /// Seats held: unpaid bookings and open waitlist offers.
     pub held: i32,
     pub sold: i32,
+    /// Waitlist entries waiting.
     pub waitlist_length: i64,
 }
 
@@ -155,8 +157,8 @@ impl From<EventRow> for EventOut {
 const SELECT: &str = "SELECT e.id, e.venue_id, e.organizer_id, e.name, e.description, e.category, \
     e.starts_at, e.ends_at, i.capacity, e.price_cents, e.currency::text AS currency, e.sales_start, \
     e.sales_end, e.max_per_booking, e.hold_minutes, e.status, e.version, e.created_at, e.updated_at, \
-    i.sold, i.held, \
-    (SELECT count(*) FROM bookings w WHERE w.event_id = e.id AND w.status = 'waitlisted') AS waitlist_length \
+    i.sold, i.held + i.offered AS held, \
+    (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = e.id AND w.status = 'waiting') AS waitlist_length \
     FROM events e JOIN inventory i ON i.event_id = e.id";
 
 /// The categories an event may have.
@@ -480,7 +482,7 @@ pub async fn list_events(
          AND ($5::timestamptz IS NULL OR e.starts_at < $5) \
          AND ($6::bigint IS NULL OR e.price_cents >= $6) \
          AND ($7::bigint IS NULL OR e.price_cents <= $7) \
-         AND (NOT $8 OR i.sold + i.held < i.capacity) \
+         AND (NOT $8 OR i.sold + i.held + i.offered < i.capacity) \
          AND ($9::timestamptz IS NULL OR (e.starts_at, e.id) > ($9, $10)) \
          ORDER BY e.starts_at, e.id LIMIT $11"
     )))
@@ -527,6 +529,8 @@ pub async fn live_availability(
         sold: row.sold,
         held: row.held,
         available: (row.capacity - row.sold - row.held).max(0),
+        // `held` of the read side includes the seats held for open waitlist offers.
+        offered: 0,
     };
     let rx = state.decisions.live.watch(id, current);
     metrics::gauge!("evently_live_events_watched").set(state.decisions.live.watched() as f64);

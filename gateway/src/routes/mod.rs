@@ -10,7 +10,10 @@ pub mod bookings;
 pub mod event_edit;
 pub mod events;
 pub mod health;
+pub mod me_live;
+pub mod payments;
 pub mod venues;
+pub mod waitlist;
 
 /// Every `/api/v1` route.
 pub fn api() -> Router {
@@ -20,6 +23,9 @@ pub fn api() -> Router {
         .push(venues::router())
         .push(events::router())
         .push(bookings::router())
+        .push(payments::router())
+        .push(waitlist::router())
+        .push(me_live::router())
 }
 
 /// Writes `body` as JSON with `status`.

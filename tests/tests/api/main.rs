@@ -7,4 +7,6 @@ mod events;
 mod failures;
 mod input;
 mod operations;
+mod payments;
 mod security;
+mod waitlist;
