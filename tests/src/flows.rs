@@ -178,3 +178,59 @@ pub async fn net_paid(app: &TestApp, booking: Uuid) -> i64 {
     .await
     .expect("net paid")
 }
+
+/// Publishes a reserve or cancel command straight to JetStream (as the gateway would), waiting
+/// for the PubAck: for tests that must order commands exactly or publish while the pipeline is
+/// stopped.
+pub async fn publish(app: &TestApp, command: &evently_schemas::BookingCommand) {
+    use async_nats::jetstream::message::PublishMessage;
+    use evently_schemas::BookingCommand;
+    let subject = match command {
+        BookingCommand::Reserve(c) => app.prefix.reserve(c.event_id),
+        BookingCommand::Cancel(c) => app.prefix.cancel(c.event_id),
+        other => panic!("no subject for {other:?} in this helper"),
+    };
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    js.send_publish(
+        subject,
+        PublishMessage::build()
+            .payload(serde_json::to_vec(command).expect("json").into())
+            .message_id(command.command_id()),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("PubAck");
+}
+
+/// A cancel command for `booking` of `event` by `user`.
+pub fn cancel_command(
+    user: &TestUser,
+    event: Uuid,
+    booking: Uuid,
+) -> evently_schemas::BookingCommand {
+    evently_schemas::BookingCommand::Cancel(evently_schemas::CancelBooking {
+        booking_id: booking,
+        event_id: event,
+        requested_by: user.id,
+        requested_at: chrono::Utc::now(),
+    })
+}
+
+/// The caller's entries as `GET /me/waitlist` shows them.
+pub async fn my_entries(app: &TestApp, user: &TestUser) -> Vec<Value> {
+    let res = app.get("/me/waitlist", Some(&user.token)).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    body["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// `POST /waitlist/{id}/claim`.
+pub async fn claim(app: &TestApp, user: &TestUser, entry: Uuid) -> reqwest::Response {
+    app.post(
+        &format!("/waitlist/{entry}/claim"),
+        Some(&user.token),
+        &json!({}),
+    )
+    .await
+}
