@@ -82,6 +82,7 @@ fn merged(current: &EventRow, patch: &EventPatch) -> EventRequest {
         sales_end: patch.sales_end.or(current.sales_end),
         max_per_booking: Some(patch.max_per_booking.unwrap_or(current.max_per_booking)),
         hold_minutes: Some(patch.hold_minutes.unwrap_or(current.hold_minutes)),
+        offer_minutes: None,
     }
 }
 

@@ -479,3 +479,55 @@ async fn my_live_stream_shows_my_booking_and_waitlist_changes_only() {
     assert_eq!(item["status"], "confirmed");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_event_sets_how_long_its_offers_stay_open() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let venue: Value = app
+        .post(
+            "/venues",
+            Some(&organizer.token),
+            &json!({"name": "Hall", "capacity": 10}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let starts = chrono::Utc::now() + chrono::Duration::days(3);
+    let event = |offer_minutes: i64| {
+        json!({
+            "name": "Short offers", "venue_id": venue["id"], "category": "music",
+            "starts_at": starts, "ends_at": starts + chrono::Duration::hours(2),
+            "capacity": 1, "price_cents": 0, "currency": "EUR", "offer_minutes": offer_minutes
+        })
+    };
+    let res = app.post("/events", Some(&organizer.token), &event(0)).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.expect("json");
+    assert!(problem["errors"]["offer_minutes"].is_string(), "{problem}");
+    let res = app.post("/events", Some(&organizer.token), &event(5)).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.expect("json");
+    assert_eq!(created["offer_minutes"], 5);
+    let event_id = id(&created);
+
+    let holder = app.register().await;
+    let waiter = app.register().await;
+    let booking = id(&book(&app, &holder, event_id, 1, false).await);
+    let entry = id(&join(&app, &waiter, event_id, 1).await);
+    cancel(&app, &holder, booking).await;
+    wait_entry(&app, entry, "offered").await;
+    let offer = &my_entries(&app, &waiter).await[0];
+    let expires: chrono::DateTime<chrono::Utc> = offer["offer_expires_at"]
+        .as_str()
+        .expect("expiry")
+        .parse()
+        .expect("time");
+    let minutes = (expires - chrono::Utc::now()).num_seconds();
+    assert!(
+        (240..=300).contains(&minutes),
+        "a five-minute offer, got {minutes} s"
+    );
+    app.shutdown().await;
+}
