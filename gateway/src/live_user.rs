@@ -1,6 +1,7 @@
 //! Per-user live updates: one small `broadcast` channel per user with an open stream (or a request
 //! waiting for an outcome), fed from the domain events the gateway receives over core NATS
-//! (bookings, waitlist entries, payments) and filtered by user id. A user nobody listens for costs
+//! (bookings, through the decision hub's subscription; waitlist entries and payments, through
+//! this hub's own) and filtered by user id. A user nobody listens for costs
 //! nothing but a map lookup per event. Other features push their own items (e.g. in-app
 //! notifications) with [`UserHub::publish`]; `GET /me/live` streams every item as an SSE event
 //! named by its `kind`.
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use evently_schemas::{BookingEvent, PaymentEvent, Prefix, WaitlistEvent};
+use evently_schemas::{PaymentEvent, Prefix, WaitlistEvent};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -40,20 +41,16 @@ pub struct UserHub {
 }
 
 impl UserHub {
-    /// Subscribes to booking, waitlist and payment events under `prefix` and routes them to their
-    /// users until `shutdown`.
+    /// Subscribes to waitlist and payment events under `prefix` and routes them to their users
+    /// until `shutdown` (booking events come from the decision hub, see [`Self::booking_changed`]).
     pub async fn start(
+        self: &Arc<Self>,
         client: &async_nats::Client,
         prefix: &Prefix,
         shutdown: CancellationToken,
-    ) -> anyhow::Result<Arc<Self>> {
-        let hub = Arc::new(Self::default());
+    ) -> anyhow::Result<()> {
         let mut subs = Vec::new();
-        for subject in [
-            prefix.all_booking_events(),
-            prefix.all_waitlist_events(),
-            prefix.all_payment_events(),
-        ] {
+        for subject in [prefix.all_waitlist_events(), prefix.all_payment_events()] {
             subs.push(
                 client
                     .subscribe(subject)
@@ -63,7 +60,7 @@ impl UserHub {
         }
         client.flush().await.context("flushing the subscriptions")?;
         let mut messages = futures::stream::select_all(subs);
-        let routed = hub.clone();
+        let routed = self.clone();
         tokio::spawn(async move {
             loop {
                 let msg = tokio::select! {
@@ -78,7 +75,23 @@ impl UserHub {
                 }
             }
         });
-        Ok(hub)
+        Ok(())
+    }
+
+    /// A booking changed: passed on if its holder listens (nothing is encoded otherwise).
+    pub fn booking_changed(&self, booking: &evently_schemas::BookingSnapshot) {
+        if !self.channels.lock().contains_key(&booking.user_id) {
+            return;
+        }
+        if let Ok(data) = serde_json::to_value(booking) {
+            let item = LiveItem {
+                kind: "booking",
+                id: booking.id,
+                status: booking.status.as_str().to_owned(),
+                data,
+            };
+            self.publish(booking.user_id, item);
+        }
     }
 
     /// A receiver of `user`'s items from now on.
@@ -112,16 +125,7 @@ impl UserHub {
 
 /// The user and item a domain event is about.
 fn decode(subject: &str, payload: &[u8]) -> Option<(Uuid, LiveItem)> {
-    if subject.contains(".evt.booking.") {
-        let e: BookingEvent = serde_json::from_slice(payload).ok()?;
-        let item = LiveItem {
-            kind: "booking",
-            id: e.booking.id,
-            status: e.booking.status.as_str().to_owned(),
-            data: serde_json::to_value(&e.booking).ok()?,
-        };
-        Some((e.booking.user_id, item))
-    } else if subject.contains(".evt.waitlist.") {
+    if subject.contains(".evt.waitlist.") {
         let e: WaitlistEvent = serde_json::from_slice(payload).ok()?;
         let item = LiveItem {
             kind: "waitlist",

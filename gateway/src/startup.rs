@@ -57,8 +57,10 @@ impl Application {
             Duration::from_secs(settings.access_token_ttl_secs),
         );
         let decisions = DecisionHub::start(&deps.nats, &prefix, deps.shutdown.clone()).await?;
-        let users =
-            crate::live_user::UserHub::start(&deps.nats, &prefix, deps.shutdown.clone()).await?;
+        let users = decisions.users.clone();
+        users
+            .start(&deps.nats, &prefix, deps.shutdown.clone())
+            .await?;
         let payments = evently_runtime::payments::from_settings(&settings.payments)?;
         let state: SharedState = Arc::new(AppState {
             js: evently_runtime::nats::jetstream(deps.nats.clone()),

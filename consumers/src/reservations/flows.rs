@@ -66,6 +66,43 @@ impl FlowChanges {
     }
 }
 
+/// The event was cancelled: its active waitlist entries end (`expired`, announced) and the seats
+/// held for open offers go back.
+pub async fn close_entries(
+    tx: &mut Transaction<'_, Postgres>,
+    event_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    events: &mut HashMap<Uuid, super::Locked>,
+    flow: &mut FlowChanges,
+) -> anyhow::Result<()> {
+    let closed: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE waitlist_entries w SET status = 'expired', updated_at = $2 \
+         WHERE w.event_id = $1 AND w.status IN ('waiting', 'offered') RETURNING {ENTRY_COLUMNS}"
+    )))
+    .bind(event_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await
+    .context("closing a cancelled event's waitlist")?;
+    if closed.is_empty() {
+        return Ok(());
+    }
+    if let Some(locked) = events.get_mut(&event_id) {
+        locked.inventory.offered = 0;
+        locked.inventory.waiting = 0;
+        locked.touched = true;
+    }
+    for row in closed {
+        let entry = row.snapshot();
+        flow.active.remove(&(entry.event_id, entry.user_id));
+        flow.entry_events.push(WaitlistEvent {
+            entry,
+            occurred_at: now,
+        });
+    }
+    Ok(())
+}
+
 /// Loads the entries the commands name, the entries of bookings being cancelled, the bookings
 /// those entries link to (into `bookings`), and the active entries of users who may join.
 pub async fn load(

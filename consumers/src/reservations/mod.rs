@@ -203,6 +203,8 @@ impl Reservations {
                         .entry(row.id)
                         .or_insert_with(|| (row.snapshot(), false));
                 }
+                flows::close_entries(&mut tx, c.event_id, now, &mut events, &mut changes.flow)
+                    .await?;
                 if let Err(e) = cancel_round(&ids, now, &mut events, &mut bookings, &mut changes) {
                     changes.refused.insert(*index, e);
                 } else if full {

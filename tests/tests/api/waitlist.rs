@@ -531,3 +531,31 @@ async fn an_event_sets_how_long_its_offers_stay_open() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn cancelling_the_event_closes_its_waitlist() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 1, 0).await;
+    let holder = app.register().await;
+    let booking = id(&book(&app, &holder, event, 1, false).await);
+    let waiters = app.bulk_users(2).await;
+    let offered = id(&join(&app, &waiters[0], event, 1).await);
+    let waiting = id(&join(&app, &waiters[1], event, 1).await);
+    cancel(&app, &holder, booking).await;
+    wait_entry(&app, offered, "offered").await;
+
+    let res = app
+        .post(
+            &format!("/events/{event}/cancel"),
+            Some(&organizer.token),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success(), "cancel: {}", res.status());
+    wait_entry(&app, offered, "expired").await;
+    wait_entry(&app, waiting, "expired").await;
+    assert_eq!(inventory(&app, event).await, (0, 0, 0, 1));
+    assert_eq!(claim(&app, &waiters[0], offered).await.status(), 409);
+    app.shutdown().await;
+}
