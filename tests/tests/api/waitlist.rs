@@ -559,3 +559,57 @@ async fn cancelling_the_event_closes_its_waitlist() {
     assert_eq!(claim(&app, &waiters[0], offered).await.status(), 409);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn raising_the_capacity_offers_the_new_seats_to_the_waitlist() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 1, 0).await;
+    sqlx::query(
+        "UPDATE venues SET capacity = 100 WHERE id = (SELECT venue_id FROM events WHERE id = $1)",
+    )
+    .bind(event)
+    .execute(&app.pool)
+    .await
+    .expect("a bigger venue");
+    let holder = app.register().await;
+    book(&app, &holder, event, 1, false).await;
+    let waiters = app.bulk_users(3).await;
+    let mut entries = Vec::new();
+    for w in &waiters {
+        entries.push(id(&join(&app, w, event, 1).await));
+    }
+
+    let res = app.get(&format!("/events/{event}"), None).await;
+    let tag = res.headers()["etag"].to_str().expect("etag").to_owned();
+    let res = app
+        .http
+        .patch(app.url(&format!("/events/{event}")))
+        .bearer_auth(&organizer.token)
+        .header("If-Match", tag)
+        .json(&json!({"capacity": 3}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert!(res.status().is_success(), "patch: {}", res.status());
+    wait_entry(&app, entries[0], "offered").await;
+    wait_entry(&app, entries[1], "offered").await;
+    assert_eq!(entry_status(&app, entries[2]).await, "waiting");
+    assert_eq!(inventory(&app, event).await, (1, 0, 2, 3));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_hold_that_falls_due_while_the_pipeline_is_down_expires_after_a_restart() {
+    let mut app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 2, 1000).await;
+    let user = app.register().await;
+    let held = id(&book(&app, &user, event, 2, false).await);
+    app.kill_consumers().await;
+    expire_hold_now(&app, held).await;
+    app.start_consumers();
+    wait_booking(&app, held, "expired").await;
+    assert_eq!(inventory(&app, event).await, (0, 0, 0, 2));
+    app.shutdown().await;
+}
