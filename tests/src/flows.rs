@@ -234,3 +234,36 @@ pub async fn claim(app: &TestApp, user: &TestUser, entry: Uuid) -> reqwest::Resp
     )
     .await
 }
+
+/// An event of `capacity` seats, each sold to its own user: returns the event, the holders and
+/// their bookings.
+pub async fn sold_out(
+    app: &TestApp,
+    capacity: i32,
+    price: i64,
+) -> (Uuid, Vec<TestUser>, Vec<Uuid>) {
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, capacity, price).await;
+    let holders = app.bulk_users(capacity as usize).await;
+    let mut bookings = Vec::new();
+    for h in &holders {
+        let b = book(app, h, event, 1, false).await;
+        if price > 0 {
+            assert_eq!(pay(app, h, id(&b), "tok_visa").await.status(), 200);
+        }
+        bookings.push(id(&b));
+    }
+    (event, holders, bookings)
+}
+
+/// Cancels through `POST /bookings/{id}/cancel`, expecting `200`.
+pub async fn cancel(app: &TestApp, user: &TestUser, booking: Uuid) {
+    let res = app
+        .post(
+            &format!("/bookings/{booking}/cancel"),
+            Some(&user.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Context as _;
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
 use evently_schemas::{
-    BookingSnapshot, PaymentEvent, PaymentSnapshot, PaymentStatus, WaitlistEntrySnapshot,
-    WaitlistEvent,
+    BookingCommand, BookingSnapshot, PaymentEvent, PaymentSnapshot, PaymentStatus,
+    WaitlistEntrySnapshot, WaitlistEvent,
 };
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -101,6 +101,28 @@ pub async fn close_entries(
         });
     }
     Ok(())
+}
+
+/// Loads the waitlist entries and active entries the fresh commands need.
+pub async fn load_for(
+    tx: &mut Transaction<'_, Postgres>,
+    commands: &[&BookingCommand],
+    bookings: &mut HashMap<Uuid, (BookingSnapshot, bool)>,
+) -> anyhow::Result<FlowChanges> {
+    let entry_ids: Vec<Uuid> = commands.iter().filter_map(|c| c.entry_id()).collect();
+    let mut cancelled = Vec::new();
+    let mut joiners = Vec::new();
+    for command in commands {
+        match command {
+            BookingCommand::Cancel(c) => cancelled.push(c.booking_id),
+            BookingCommand::JoinWaitlist(c) => joiners.push((c.event_id, c.user_id)),
+            BookingCommand::Reserve(c) if c.waitlist_if_sold_out => {
+                joiners.push((c.event_id, c.user_id))
+            }
+            _ => {}
+        }
+    }
+    load(tx, &entry_ids, &cancelled, &joiners, bookings).await
 }
 
 /// Loads the entries the commands name, the entries of bookings being cancelled, the bookings

@@ -173,7 +173,7 @@ impl Reservations {
         let mut events = lock_events(&mut tx, &fresh_commands).await?;
         let mut bookings = load_bookings(&mut tx, &fresh_commands).await?;
         let mut changes = Changes {
-            flow: load_flow(&mut tx, &fresh_commands, &mut bookings).await?,
+            flow: flows::load_for(&mut tx, &fresh_commands, &mut bookings).await?,
             ..Changes::default()
         };
         for (index, command) in commands {
@@ -536,28 +536,6 @@ async fn load_bookings(
         .into_iter()
         .map(|r| (r.id, (r.snapshot(), false)))
         .collect())
-}
-
-/// Loads the waitlist entries and active entries the fresh commands need.
-async fn load_flow(
-    tx: &mut Transaction<'_, Postgres>,
-    commands: &[&BookingCommand],
-    bookings: &mut HashMap<Uuid, (BookingSnapshot, bool)>,
-) -> anyhow::Result<flows::FlowChanges> {
-    let entry_ids: Vec<Uuid> = commands.iter().filter_map(|c| c.entry_id()).collect();
-    let mut cancelled = Vec::new();
-    let mut joiners = Vec::new();
-    for command in commands {
-        match command {
-            BookingCommand::Cancel(c) => cancelled.push(c.booking_id),
-            BookingCommand::JoinWaitlist(c) => joiners.push((c.event_id, c.user_id)),
-            BookingCommand::Reserve(c) if c.waitlist_if_sold_out => {
-                joiners.push((c.event_id, c.user_id))
-            }
-            _ => {}
-        }
-    }
-    flows::load(tx, &entry_ids, &cancelled, &joiners, bookings).await
 }
 
 /// Writes the batch: new bookings in one insert, cancellations, inventory counts, and removes the

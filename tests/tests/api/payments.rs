@@ -447,3 +447,18 @@ async fn payments_minus_refunds_match_every_booking_after_a_random_run() {
     assert!(s + h <= c);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_hold_that_falls_due_while_the_pipeline_is_down_expires_after_a_restart() {
+    let mut app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 2, 1000).await;
+    let user = app.register().await;
+    let held = id(&book(&app, &user, event, 2, false).await);
+    app.kill_consumers().await;
+    expire_hold_now(&app, held).await;
+    app.start_consumers();
+    wait_booking(&app, held, "expired").await;
+    assert_eq!(inventory(&app, event).await, (0, 0, 0, 2));
+    app.shutdown().await;
+}

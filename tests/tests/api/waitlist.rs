@@ -3,30 +3,13 @@
 
 use std::collections::HashSet;
 
-use evently_tests::app::{TestApp, TestOptions, TestUser};
+use evently_tests::app::{TestApp, TestOptions};
 use evently_tests::flows::{
-    book, cancel_command, claim, entry_status, expire_hold_now, expire_offer_now, id, inventory,
-    join, my_entries, pay, publish, wait_booking, wait_entry,
+    book, cancel, cancel_command, claim, entry_status, expire_hold_now, expire_offer_now, id,
+    inventory, join, my_entries, pay, publish, sold_out, wait_booking, wait_entry,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-/// An event of `capacity` seats, each sold to its own user: returns the event, the holders and
-/// their bookings.
-async fn sold_out(app: &TestApp, capacity: i32, price: i64) -> (Uuid, Vec<TestUser>, Vec<Uuid>) {
-    let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, capacity, price).await;
-    let holders = app.bulk_users(capacity as usize).await;
-    let mut bookings = Vec::new();
-    for h in &holders {
-        let b = book(app, h, event, 1, false).await;
-        if price > 0 {
-            assert_eq!(pay(app, h, id(&b), "tok_visa").await.status(), 200);
-        }
-        bookings.push(id(&b));
-    }
-    (event, holders, bookings)
-}
 
 async fn passed(app: &TestApp, entry: Uuid) -> i32 {
     sqlx::query_scalar("SELECT passed FROM waitlist_entries WHERE id = $1")
@@ -34,17 +17,6 @@ async fn passed(app: &TestApp, entry: Uuid) -> i32 {
         .fetch_one(&app.pool)
         .await
         .expect("passed")
-}
-
-async fn cancel(app: &TestApp, user: &TestUser, booking: Uuid) {
-    let res = app
-        .post(
-            &format!("/bookings/{booking}/cancel"),
-            Some(&user.token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]
@@ -409,207 +381,5 @@ async fn bad_waitlist_requests_name_their_field_and_users_see_only_their_entries
     let problem: Value = res.json().await.expect("json");
     assert!(problem["errors"]["status"].is_string());
     assert_eq!(claim(&app, &user, Uuid::new_v4()).await.status(), 404);
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn my_live_stream_shows_my_booking_and_waitlist_changes_only() {
-    use futures::StreamExt;
-    let app = TestApp::spawn().await;
-    let (event, holders, bookings) = sold_out(&app, 1, 0).await;
-    let user = app.register().await;
-    let stranger = app.register().await;
-    let res = app
-        .http
-        .get(app.url("/me/live"))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("sse");
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "text/event-stream");
-    assert_eq!(app.get("/me/live", None).await.status(), 401);
-    let mut stream = res.bytes_stream();
-    let mut buffer = String::new();
-    let mut next = async || -> (String, Value) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Some(end) = buffer.find("\n\n") {
-                let event: String = buffer.drain(..end + 2).collect();
-                let name = event.lines().find_map(|l| l.strip_prefix("event:"));
-                let data = event.lines().find_map(|l| l.strip_prefix("data:"));
-                if let (Some(name), Some(data)) = (name, data) {
-                    return (
-                        name.trim().to_owned(),
-                        serde_json::from_str(data.trim()).expect("json"),
-                    );
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout_at(deadline, stream.next())
-                .await
-                .expect("a live item in time")
-                .expect("the stream stays open")
-                .expect("chunk");
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    };
-    // A stranger's change is not mine.
-    join(&app, &stranger, event, 1).await;
-    let entry = id(&join(&app, &user, event, 1).await);
-    let (kind, item) = next().await;
-    assert_eq!(
-        (kind.as_str(), &item["status"]),
-        ("waitlist", &json!("waiting"))
-    );
-    assert_eq!(item["id"], entry.to_string());
-    // The stranger is first in line: their offer is not mine either; my own booking is.
-    cancel(&app, &holders[0], bookings[0]).await;
-    let mine = book(
-        &app,
-        &user,
-        app.create_event(&app.user_with_role("organizer").await, 5, 0)
-            .await,
-        1,
-        false,
-    )
-    .await;
-    let (kind, item) = next().await;
-    assert_eq!((kind.as_str(), &item["id"]), ("booking", &mine["id"]));
-    assert_eq!(item["status"], "confirmed");
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn an_event_sets_how_long_its_offers_stay_open() {
-    let app = TestApp::spawn().await;
-    let organizer = app.user_with_role("organizer").await;
-    let venue: Value = app
-        .post(
-            "/venues",
-            Some(&organizer.token),
-            &json!({"name": "Hall", "capacity": 10}),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
-    let starts = chrono::Utc::now() + chrono::Duration::days(3);
-    let event = |offer_minutes: i64| {
-        json!({
-            "name": "Short offers", "venue_id": venue["id"], "category": "music",
-            "starts_at": starts, "ends_at": starts + chrono::Duration::hours(2),
-            "capacity": 1, "price_cents": 0, "currency": "EUR", "offer_minutes": offer_minutes
-        })
-    };
-    let res = app.post("/events", Some(&organizer.token), &event(0)).await;
-    assert_eq!(res.status(), 422);
-    let problem: Value = res.json().await.expect("json");
-    assert!(problem["errors"]["offer_minutes"].is_string(), "{problem}");
-    let res = app.post("/events", Some(&organizer.token), &event(5)).await;
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.expect("json");
-    assert_eq!(created["offer_minutes"], 5);
-    let event_id = id(&created);
-
-    let holder = app.register().await;
-    let waiter = app.register().await;
-    let booking = id(&book(&app, &holder, event_id, 1, false).await);
-    let entry = id(&join(&app, &waiter, event_id, 1).await);
-    cancel(&app, &holder, booking).await;
-    wait_entry(&app, entry, "offered").await;
-    let offer = &my_entries(&app, &waiter).await[0];
-    let expires: chrono::DateTime<chrono::Utc> = offer["offer_expires_at"]
-        .as_str()
-        .expect("expiry")
-        .parse()
-        .expect("time");
-    let minutes = (expires - chrono::Utc::now()).num_seconds();
-    assert!(
-        (240..=300).contains(&minutes),
-        "a five-minute offer, got {minutes} s"
-    );
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn cancelling_the_event_closes_its_waitlist() {
-    let app = TestApp::spawn().await;
-    let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, 1, 0).await;
-    let holder = app.register().await;
-    let booking = id(&book(&app, &holder, event, 1, false).await);
-    let waiters = app.bulk_users(2).await;
-    let offered = id(&join(&app, &waiters[0], event, 1).await);
-    let waiting = id(&join(&app, &waiters[1], event, 1).await);
-    cancel(&app, &holder, booking).await;
-    wait_entry(&app, offered, "offered").await;
-
-    let res = app
-        .post(
-            &format!("/events/{event}/cancel"),
-            Some(&organizer.token),
-            &json!({}),
-        )
-        .await;
-    assert!(res.status().is_success(), "cancel: {}", res.status());
-    wait_entry(&app, offered, "expired").await;
-    wait_entry(&app, waiting, "expired").await;
-    assert_eq!(inventory(&app, event).await, (0, 0, 0, 1));
-    assert_eq!(claim(&app, &waiters[0], offered).await.status(), 409);
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn raising_the_capacity_offers_the_new_seats_to_the_waitlist() {
-    let app = TestApp::spawn().await;
-    let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, 1, 0).await;
-    sqlx::query(
-        "UPDATE venues SET capacity = 100 WHERE id = (SELECT venue_id FROM events WHERE id = $1)",
-    )
-    .bind(event)
-    .execute(&app.pool)
-    .await
-    .expect("a bigger venue");
-    let holder = app.register().await;
-    book(&app, &holder, event, 1, false).await;
-    let waiters = app.bulk_users(3).await;
-    let mut entries = Vec::new();
-    for w in &waiters {
-        entries.push(id(&join(&app, w, event, 1).await));
-    }
-
-    let res = app.get(&format!("/events/{event}"), None).await;
-    let tag = res.headers()["etag"].to_str().expect("etag").to_owned();
-    let res = app
-        .http
-        .patch(app.url(&format!("/events/{event}")))
-        .bearer_auth(&organizer.token)
-        .header("If-Match", tag)
-        .json(&json!({"capacity": 3}))
-        .send()
-        .await
-        .expect("PATCH");
-    assert!(res.status().is_success(), "patch: {}", res.status());
-    wait_entry(&app, entries[0], "offered").await;
-    wait_entry(&app, entries[1], "offered").await;
-    assert_eq!(entry_status(&app, entries[2]).await, "waiting");
-    assert_eq!(inventory(&app, event).await, (1, 0, 2, 3));
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_hold_that_falls_due_while_the_pipeline_is_down_expires_after_a_restart() {
-    let mut app = TestApp::spawn().await;
-    let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, 2, 1000).await;
-    let user = app.register().await;
-    let held = id(&book(&app, &user, event, 2, false).await);
-    app.kill_consumers().await;
-    expire_hold_now(&app, held).await;
-    app.start_consumers();
-    wait_booking(&app, held, "expired").await;
-    assert_eq!(inventory(&app, event).await, (0, 0, 0, 2));
     app.shutdown().await;
 }
