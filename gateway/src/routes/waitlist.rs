@@ -133,6 +133,12 @@ pub async fn join_waitlist(
         .await?
         .filter(|e| e.user_id == caller.id)
     {
+        if existing.event_id != event_id || existing.quantity != body.quantity {
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "was already used for a different waitlist request",
+            ));
+        }
         set_location(res, "/api/v1/me/waitlist");
         reply(res, StatusCode::CREATED, &existing);
         return Ok(());

@@ -357,6 +357,28 @@ async fn bad_waitlist_requests_name_their_field_and_users_see_only_their_entries
         )
         .await;
     assert_eq!(res.status(), 409, "one active entry per user and event");
+    // The same Idempotency-Key: the same entry; for another request: refused.
+    let third = app.register().await;
+    let keyed = |quantity: i32| {
+        app.http
+            .post(app.url(&format!("/events/{event}/waitlist")))
+            .bearer_auth(&third.token)
+            .header("Idempotency-Key", "wl-1")
+            .json(&json!({"quantity": quantity}))
+            .send()
+    };
+    let first: Value = keyed(1).await.expect("POST").json().await.expect("json");
+    let again = keyed(1).await.expect("POST");
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["id"], first["id"]);
+    let res = keyed(2).await.expect("POST");
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.expect("json");
+    assert!(
+        problem["errors"]["Idempotency-Key"].is_string(),
+        "{problem}"
+    );
 
     assert_eq!(claim(&app, &other, entry).await.status(), 404);
     let res = app
