@@ -230,17 +230,19 @@ async fn two_waitlist_consumers_and_a_kill_never_offer_a_seat_twice_or_lose_one(
     }
     app.start_second_consumers();
 
-    // 1. Every consumer instance is stuck on the event's row; the first set is killed there.
+    // 1. Seats are freed; promotion is stuck inside its transaction (the first entry in line is
+    //    locked by the test) while holding the event's row, everything else waits for that row;
+    //    the first set is killed there.
     let mut blocker = app.pool.begin().await.expect("begin");
-    sqlx::query("SELECT 1 FROM inventory WHERE event_id = $1 FOR UPDATE")
-        .bind(event)
+    sqlx::query("SELECT 1 FROM waitlist_entries WHERE id = $1 FOR UPDATE")
+        .bind(entries[0])
         .execute(&mut *blocker)
         .await
         .expect("lock");
     for i in 0..10 {
         publish(&app, &cancel_command(&holders[i], event, bookings[i])).await;
     }
-    app.eventually("a step waits for the inventory lock", || async {
+    app.eventually("a promotion waits inside its step", || async {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
         )
@@ -250,6 +252,7 @@ async fn two_waitlist_consumers_and_a_kill_never_offer_a_seat_twice_or_lose_one(
         waiting > 0
     })
     .await;
+    assert_eq!(inventory(&app, event).await.2, 0, "nothing offered yet");
     app.kill_consumers().await;
     blocker.rollback().await.expect("rollback");
     app.eventually("ten seats offered", || async {
