@@ -198,6 +198,7 @@ impl Reservations {
                 let round = event_cancel::load_round(&mut tx, c.event_id).await?;
                 let full = round.len() as i64 == event_cancel::ROUND_SIZE;
                 let ids: Vec<Uuid> = round.iter().map(|r| r.id).collect();
+                event_cancel::record_round(&mut tx, &c.command_id(), &ids).await?;
                 for row in round {
                     bookings
                         .entry(row.id)
@@ -248,7 +249,7 @@ impl Publisher {
     async fn publish(self, changes: Changes) -> anyhow::Result<()> {
         let Changes {
             mut events,
-            replay,
+            mut replay,
             mut capacity,
             replay_commands,
             mut follow_ups,
@@ -261,6 +262,7 @@ impl Publisher {
         for round in &replay_rounds {
             follow_ups.extend(event_cancel::next_if_remaining(&self.pool, round).await?);
         }
+        replay.extend(event_cancel::round_bookings(&self.pool, &replay_rounds).await?);
         if !replay_commands.is_empty() {
             let stored: Vec<serde_json::Value> = sqlx::query_scalar(
                 "SELECT outcome FROM processed_messages WHERE consumer = $1 AND message_id = ANY($2) AND outcome IS NOT NULL",
