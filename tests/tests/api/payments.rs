@@ -462,3 +462,43 @@ async fn a_hold_that_falls_due_while_the_pipeline_is_down_expires_after_a_restar
     assert_eq!(inventory(&app, event).await, (0, 0, 0, 2));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_payment_that_beats_the_sweeper_to_an_expired_hold_is_still_refunded() {
+    let mut app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 1, 1500).await;
+    let user = app.register().await;
+    let booking = id(&book(&app, &user, event, 1, false).await);
+    let res = pay(&app, &user, booking, "tok_threeDSecure").await;
+    let pending: Value = res.json().await.expect("json");
+    let intent = pending["provider_payment_id"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+
+    // The hold is past due but not yet expired (no sweeper runs) when the payment is applied.
+    app.kill_consumers().await;
+    expire_hold_now(&app, booking).await;
+    let body = webhook_body(
+        "evt_race",
+        "payment_intent.succeeded",
+        &intent,
+        booking,
+        1500,
+    );
+    assert_eq!(signed_webhook(&app, &body).await.status(), 200);
+    app.start_consumers();
+    app.eventually("the payment is recorded", || async {
+        !payment_rows(&app, booking).await.is_empty()
+    })
+    .await;
+    assert_eq!(
+        payment_rows(&app, booking).await,
+        vec![("refunded".into(), 1500)]
+    );
+    wait_booking(&app, booking, "expired").await;
+    assert_eq!(net_paid(&app, booking).await, 0);
+    assert_eq!(inventory(&app, event).await, (0, 0, 0, 1));
+    app.shutdown().await;
+}
