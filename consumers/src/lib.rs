@@ -6,6 +6,8 @@ pub mod publish;
 pub mod reservations;
 pub mod runner;
 pub mod status;
+pub mod sweeper;
+pub mod waitlist;
 
 use std::time::Duration;
 
@@ -18,7 +20,12 @@ use tokio_util::sync::CancellationToken;
 pub use runner::{Handler, Incoming, Outcome, RunnerConfig, Step};
 
 /// Every consumer this crate runs, by durable name.
-pub const ALL: &[&str] = &[reservations::NAME, analytics::NAME];
+pub const ALL: &[&str] = &[
+    reservations::NAME,
+    waitlist::NAME,
+    sweeper::NAME,
+    analytics::NAME,
+];
 
 /// Starts the named consumers (all when `names` is empty) as tasks of `set`; each runs until
 /// `shutdown` fires.
@@ -57,6 +64,20 @@ pub fn spawn(
                     shutdown.clone(),
                 ));
             }
+            waitlist::NAME => {
+                let handler = waitlist::Waitlist::new(
+                    pool.clone(),
+                    js.clone(),
+                    config.prefix.clone(),
+                    settings.waitlist.max_passes,
+                );
+                set.spawn(runner::run(
+                    js.clone(),
+                    config.clone(),
+                    handler,
+                    shutdown.clone(),
+                ));
+            }
             analytics::NAME => {
                 let handler = analytics::Analytics::new(pool.clone(), config.prefix.clone());
                 set.spawn(runner::run(
@@ -65,6 +86,17 @@ pub fn spawn(
                     handler,
                     shutdown.clone(),
                 ));
+            }
+            sweeper::NAME => {
+                let sweeper = sweeper::Sweeper {
+                    pool: pool.clone(),
+                    js: js.clone(),
+                    prefix: config.prefix.clone(),
+                    provider: evently_runtime::payments::from_settings(&settings.payments)?,
+                    interval: Duration::from_millis(settings.payments.sweep_interval_ms),
+                    batch: settings.payments.sweep_batch,
+                };
+                set.spawn(sweeper.run(shutdown.clone()));
             }
             other => bail!("unknown consumer {other:?}; known: {}", ALL.join(", ")),
         }

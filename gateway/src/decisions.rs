@@ -37,6 +37,8 @@ const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 pub struct DecisionHub {
     /// Availability for the `live` streams, from the same events.
     pub live: LiveHub,
+    /// Per-user live updates (`/me/live`), fed the booking events from this subscription.
+    pub users: Arc<crate::live_user::UserHub>,
     waiters: Mutex<HashMap<Uuid, Vec<Waiter>>>,
     pending: Mutex<Pending>,
     next_id: std::sync::atomic::AtomicU64,
@@ -123,6 +125,7 @@ impl DecisionHub {
                         if let Some(availability) = event.availability {
                             routed.live.publish(event.booking.event_id, availability);
                         }
+                        routed.users.booking_changed(&event.booking);
                         routed.deliver(event.booking)
                     }
                     Err(e) => {

@@ -21,6 +21,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("{0}")]
+    PaymentRequired(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -70,6 +72,7 @@ impl ApiError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,6 +92,7 @@ impl ApiError {
             Self::Validation { .. } => "validation",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::PaymentRequired(_) => "payment-declined",
             Self::NotFound(_) => "not-found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload-too-large",
@@ -188,6 +192,7 @@ impl EndpointOutRegister for ApiError {
         for (code, what) in [
             ("400", "Malformed request"),
             ("401", "Missing or invalid access token"),
+            ("402", "The payment was declined"),
             ("403", "Not allowed for this role"),
             ("404", "Not found"),
             ("409", "Conflicts with the current state"),

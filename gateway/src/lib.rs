@@ -8,6 +8,7 @@ mod error;
 mod events_cache;
 mod hygiene;
 mod live;
+mod live_user;
 mod lockout;
 pub mod ops;
 mod pagination;

@@ -22,6 +22,12 @@ pub async fn publish_booking_command(
         BookingCommand::Cancel(c) => state.prefix.cancel(c.event_id),
         BookingCommand::ChangeCapacity(c) => state.prefix.change_capacity(c.event_id),
         BookingCommand::CancelEvent(c) => state.prefix.cancel_event(c.event_id),
+        BookingCommand::ConfirmPayment(c) => state.prefix.confirm_payment(c.event_id),
+        BookingCommand::ExpireHold(c) => state.prefix.expire_hold(c.event_id),
+        BookingCommand::JoinWaitlist(c) => state.prefix.waitlist_command("join", c.event_id),
+        BookingCommand::LeaveWaitlist(c) => state.prefix.waitlist_command("leave", c.event_id),
+        BookingCommand::ClaimOffer(c) => state.prefix.waitlist_command("claim", c.event_id),
+        BookingCommand::ExpireOffer(c) => state.prefix.waitlist_command("expire", c.event_id),
     };
     let payload = serde_json::to_vec(command)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("encoding a command")))?;

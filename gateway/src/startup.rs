@@ -57,6 +57,11 @@ impl Application {
             Duration::from_secs(settings.access_token_ttl_secs),
         );
         let decisions = DecisionHub::start(&deps.nats, &prefix, deps.shutdown.clone()).await?;
+        let users = decisions.users.clone();
+        users
+            .start(&deps.nats, &prefix, deps.shutdown.clone())
+            .await?;
+        let payments = evently_runtime::payments::from_settings(&settings.payments)?;
         let state: SharedState = Arc::new(AppState {
             js: evently_runtime::nats::jetstream(deps.nats.clone()),
             nats: deps.nats,
@@ -64,6 +69,8 @@ impl Application {
             prefix,
             keys,
             decisions,
+            users,
+            payments,
             events: EventsCache::default(),
             limiter: RateLimiter::start(deps.pool.clone(), deps.shutdown.clone()),
             shutdown: deps.shutdown.clone(),

@@ -24,6 +24,10 @@ pub struct AppState {
     pub decisions: Arc<DecisionHub>,
     pub events: EventsCache,
     pub limiter: RateLimiter,
+    /// Per-user live updates (`/me/live`, and outcomes of waitlist and payment requests).
+    pub users: Arc<crate::live_user::UserHub>,
+    /// The payment provider (`EVENTLY_PAYMENTS__PROVIDER`).
+    pub payments: Arc<dyn evently_runtime::payments::PaymentProvider>,
     /// Fires when the gateway stops: long-lived responses (live streams) end.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

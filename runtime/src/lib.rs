@@ -5,6 +5,7 @@ pub mod db;
 pub mod identity;
 pub mod local;
 pub mod nats;
+pub mod payments;
 pub mod settings;
 pub mod telemetry;
 pub mod trace_context;

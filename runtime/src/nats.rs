@@ -47,6 +47,13 @@ const CONSUMERS: &[(&str, Definition)] = &[
             text: include_str!("../../nats/consumers/EVENTLY_EVT/analytics.json"),
         },
     ),
+    (
+        "EVENTLY_EVT",
+        Definition {
+            file: "nats/consumers/EVENTLY_EVT/waitlist.json",
+            text: include_str!("../../nats/consumers/EVENTLY_EVT/waitlist.json"),
+        },
+    ),
 ];
 
 /// Connects to NATS with a name that shows in the server's monitoring. `url` may list several

@@ -66,6 +66,50 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub consumer: ConsumerSettings,
     pub security: SecuritySettings,
+    pub payments: PaymentSettings,
+    pub waitlist: WaitlistSettings,
+}
+
+/// Holds, payments and webhooks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PaymentSettings {
+    /// The payment provider: `test` (built in, deterministic).
+    pub provider: String,
+    /// Secret that signs the provider's webhooks (`Evently-Signature`). Required outside
+    /// `evently up` and tests when the provider sends webhooks.
+    pub webhook_secret: Secret,
+    /// Oldest (or newest) webhook timestamp accepted, in seconds from now.
+    pub webhook_tolerance_secs: u64,
+    /// How often the sweeper looks for due holds, offers and refunds, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// Most due rows one sweep turns into commands, per kind.
+    pub sweep_batch: i64,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            provider: "test".into(),
+            webhook_secret: Secret::default(),
+            webhook_tolerance_secs: 300,
+            sweep_interval_ms: 1000,
+            sweep_batch: 500,
+        }
+    }
+}
+
+/// Waitlist promotion.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WaitlistSettings {
+    /// How many times a waiting entry that needs more seats than are free may be passed by later,
+    /// smaller entries before it holds the line until it is served.
+    pub max_passes: i32,
+}
+
+impl Default for WaitlistSettings {
+    fn default() -> Self {
+        Self { max_passes: 3 }
+    }
 }
 
 /// Account and HTTP security: refresh tokens, lockout, rate limits, CORS, headers, timeouts.
@@ -139,6 +183,8 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             consumer: ConsumerSettings::default(),
             security: SecuritySettings::default(),
+            payments: PaymentSettings::default(),
+            waitlist: WaitlistSettings::default(),
         }
     }
 }
@@ -211,6 +257,15 @@ impl Settings {
         }
         if sec.request_timeout_secs * 1000 <= self.decision_wait_ms {
             bail!("EVENTLY_SECURITY__REQUEST_TIMEOUT_SECS must exceed EVENTLY_DECISION_WAIT_MS");
+        }
+        if self.payments.provider != "test" && self.payments.webhook_secret.expose().len() < 32 {
+            bail!("EVENTLY_PAYMENTS__WEBHOOK_SECRET must be at least 32 characters");
+        }
+        if self.payments.sweep_interval_ms == 0 || self.payments.sweep_batch < 1 {
+            bail!("EVENTLY_PAYMENTS__SWEEP_INTERVAL_MS and __SWEEP_BATCH must be positive");
+        }
+        if self.waitlist.max_passes < 0 {
+            bail!("EVENTLY_WAITLIST__MAX_PASSES must not be negative");
         }
         if !(1..=5).contains(&self.nats_replicas) {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");

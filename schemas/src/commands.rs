@@ -38,6 +38,12 @@ pub enum BookingCommand {
     Cancel(CancelBooking),
     ChangeCapacity(ChangeCapacity),
     CancelEvent(CancelEvent),
+    ConfirmPayment(crate::payments::ConfirmPayment),
+    ExpireHold(crate::payments::ExpireHold),
+    JoinWaitlist(crate::waitlist::JoinWaitlist),
+    LeaveWaitlist(crate::waitlist::LeaveWaitlist),
+    ClaimOffer(crate::waitlist::ClaimOffer),
+    ExpireOffer(crate::waitlist::ExpireOffer),
 }
 
 /// Cancel every booking of a cancelled event, one round of bookings at a time: each round is one
@@ -71,6 +77,23 @@ impl BookingCommand {
             Self::Cancel(c) => c.event_id,
             Self::ChangeCapacity(c) => c.event_id,
             Self::CancelEvent(c) => c.event_id,
+            Self::ConfirmPayment(c) => c.event_id,
+            Self::ExpireHold(c) => c.event_id,
+            Self::JoinWaitlist(c) => c.event_id,
+            Self::LeaveWaitlist(c) => c.event_id,
+            Self::ClaimOffer(c) => c.event_id,
+            Self::ExpireOffer(c) => c.event_id,
+        }
+    }
+
+    /// The waitlist entry the command is about.
+    pub fn entry_id(&self) -> Option<Uuid> {
+        match self {
+            Self::JoinWaitlist(c) => Some(c.entry_id),
+            Self::LeaveWaitlist(c) => Some(c.entry_id),
+            Self::ClaimOffer(c) => Some(c.entry_id),
+            Self::ExpireOffer(c) => Some(c.entry_id),
+            _ => None,
         }
     }
 
@@ -79,7 +102,13 @@ impl BookingCommand {
         match self {
             Self::Reserve(c) => Some(c.booking_id),
             Self::Cancel(c) => Some(c.booking_id),
+            Self::ConfirmPayment(c) => Some(c.booking_id),
+            Self::ExpireHold(c) => Some(c.booking_id),
             Self::ChangeCapacity(_) | Self::CancelEvent(_) => None,
+            Self::JoinWaitlist(_)
+            | Self::LeaveWaitlist(_)
+            | Self::ClaimOffer(_)
+            | Self::ExpireOffer(_) => None,
         }
     }
 
@@ -91,6 +120,12 @@ impl BookingCommand {
             Self::Cancel(c) => format!("{}.cancel", c.booking_id),
             Self::ChangeCapacity(c) => c.command_id(),
             Self::CancelEvent(c) => c.command_id(),
+            Self::ConfirmPayment(c) => format!("{}.pay", c.payment_id),
+            Self::ExpireHold(c) => format!("{}.expire", c.booking_id),
+            Self::JoinWaitlist(c) => format!("{}.join", c.entry_id),
+            Self::LeaveWaitlist(c) => format!("{}.leave", c.entry_id),
+            Self::ClaimOffer(c) => format!("{}.claim", c.entry_id),
+            Self::ExpireOffer(c) => format!("{}.expire", c.entry_id),
         }
     }
 }

@@ -15,6 +15,9 @@ pub struct Availability {
     pub sold: i32,
     pub held: i32,
     pub available: i32,
+    /// Seats held for open waitlist offers.
+    #[serde(default)]
+    pub offered: i32,
 }
 
 /// A booking changed status (`confirmed`, `held`, `rejected`, `cancelled`, `expired`).

@@ -15,6 +15,8 @@ pub fn all() -> Vec<(&'static str, String)> {
             render::<EventCapacityChanged>(),
         ),
         ("event-cancelled.json", render::<EventCancelled>()),
+        ("waitlist-event.json", render::<crate::WaitlistEvent>()),
+        ("payment-event.json", render::<crate::PaymentEvent>()),
     ]
 }
 

@@ -7,11 +7,20 @@ pub mod booking;
 pub mod commands;
 pub mod events;
 pub mod json_schema;
+pub mod payments;
 pub mod subjects;
+pub mod waitlist;
 
 pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
 pub use commands::{
     BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, ReserveSeats,
 };
 pub use events::{Availability, BookingEvent, EventCancelled, EventCapacityChanged};
+pub use payments::{
+    ConfirmPayment, ExpireHold, PaymentEvent, PaymentSnapshot, PaymentStatus, payment_id,
+};
 pub use subjects::{Prefix, PrefixError};
+pub use waitlist::{
+    ClaimOffer, ExpireOffer, JoinWaitlist, LeaveWaitlist, WaitlistEntrySnapshot, WaitlistEvent,
+    WaitlistStatus,
+};

@@ -99,6 +99,42 @@ impl Prefix {
         format!("{}.evt.event.>", self.0)
     }
 
+    /// `<prefix>.cmd.payment.confirm.<event_id>`
+    pub fn confirm_payment(&self, event_id: Uuid) -> String {
+        format!("{}.cmd.payment.confirm.{event_id}", self.0)
+    }
+
+    /// `<prefix>.cmd.hold.expire.<event_id>`
+    pub fn expire_hold(&self, event_id: Uuid) -> String {
+        format!("{}.cmd.hold.expire.{event_id}", self.0)
+    }
+
+    /// `<prefix>.cmd.waitlist.<verb>.<event_id>` (`join`, `leave`, `claim`, `expire`).
+    pub fn waitlist_command(&self, verb: &str, event_id: Uuid) -> String {
+        format!("{}.cmd.waitlist.{verb}.{event_id}", self.0)
+    }
+
+    /// `<prefix>.evt.waitlist.<what>.<event_id>` (`joined`, `offered`, `claimed`, `expired`,
+    /// `left`).
+    pub fn waitlist_event(&self, what: &str, event_id: Uuid) -> String {
+        format!("{}.evt.waitlist.{what}.{event_id}", self.0)
+    }
+
+    /// `<prefix>.evt.payment.<status>.<event_id>` (`applied`, `refunded`).
+    pub fn payment_event(&self, status: &str, event_id: Uuid) -> String {
+        format!("{}.evt.payment.{status}.{event_id}", self.0)
+    }
+
+    /// Every waitlist event.
+    pub fn all_waitlist_events(&self) -> String {
+        format!("{}.evt.waitlist.>", self.0)
+    }
+
+    /// Every payment event.
+    pub fn all_payment_events(&self) -> String {
+        format!("{}.evt.payment.>", self.0)
+    }
+
     pub fn dlq(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.0)
     }

@@ -17,6 +17,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+/// The webhook secret of test apps (`EVENTLY_PAYMENTS__WEBHOOK_SECRET`).
+pub const TEST_WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789abcdef";
+
 /// How to build a [`TestApp`].
 #[derive(Debug, Clone)]
 pub struct TestOptions {
@@ -68,6 +71,8 @@ pub struct TestApp {
     shutdown: CancellationToken,
     gateway: JoinSet<()>,
     consumers: Option<(CancellationToken, JoinSet<anyhow::Result<()>>)>,
+    /// A second set of consumers (another instance of every durable consumer and the sweeper).
+    second: Option<(CancellationToken, JoinSet<anyhow::Result<()>>)>,
     nats_client: async_nats::Client,
     database: String,
     admin_url: String,
@@ -141,6 +146,11 @@ impl TestApp {
                 ack_wait_secs: Some(options.ack_wait_secs),
                 retry_base_ms: 100,
             },
+            payments: evently_runtime::settings::PaymentSettings {
+                webhook_secret: Secret::new(TEST_WEBHOOK_SECRET),
+                sweep_interval_ms: 100,
+                ..Default::default()
+            },
             security: evently_runtime::settings::SecuritySettings {
                 // Tests share one client address; the limits get tests of their own.
                 auth_rate_limit: 100_000,
@@ -189,6 +199,7 @@ impl TestApp {
             shutdown,
             gateway,
             consumers: None,
+            second: None,
             nats_client,
             database,
             admin_url,
@@ -236,6 +247,30 @@ impl TestApp {
         )
         .expect("starting consumers");
         self.consumers = Some((token, set));
+    }
+
+    /// Starts a second instance of every consumer (and the sweeper), as another process would.
+    pub fn start_second_consumers(&mut self) {
+        let token = self.shutdown.child_token();
+        let mut set = JoinSet::new();
+        evently_consumers::spawn(
+            &mut set,
+            &[],
+            &self.settings,
+            self.pool.clone(),
+            self.nats_client.clone(),
+            token.clone(),
+        )
+        .expect("starting consumers");
+        self.second = Some((token, set));
+    }
+
+    /// Kills the second set of consumers where they stand.
+    pub async fn kill_second_consumers(&mut self) {
+        if let Some((_, mut set)) = self.second.take() {
+            set.abort_all();
+            while set.join_next().await.is_some() {}
+        }
     }
 
     /// Kills the consumers where they stand, as a crash would: no batch is finished, nothing is
@@ -495,6 +530,7 @@ impl TestApp {
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         self.kill_consumers().await;
+        self.kill_second_consumers().await;
         while self.gateway.join_next().await.is_some() {}
         self.pool.close().await;
         drop_database(&self.admin_url, &self.database).await;

@@ -2,3 +2,4 @@
 //! consumers in-process) against real PostgreSQL and a real nats-server of its own.
 
 pub mod app;
+pub mod flows;

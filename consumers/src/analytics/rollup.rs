@@ -302,6 +302,7 @@ mod tests {
                 capacity: 100,
                 sold: 3,
                 held: 0,
+                offered: 0,
                 available: 97,
             }),
             occurred_at: at,

@@ -15,19 +15,25 @@ pub struct Rules {
     pub max_per_booking: i32,
     pub price_cents: i64,
     pub currency: String,
+    /// How long a paid booking holds its seats unpaid.
+    pub hold_minutes: i32,
 }
 
 /// An event's seat counts, as locked for the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Inventory {
     pub capacity: i32,
     pub sold: i32,
     pub held: i32,
+    /// Seats held for open waitlist offers.
+    pub offered: i32,
+    /// Waitlist entries waiting: while any wait, freed seats are theirs, not a newcomer's.
+    pub waiting: i64,
 }
 
 impl Inventory {
     pub fn available(&self) -> i32 {
-        (self.capacity - self.sold - self.held).max(0)
+        (self.capacity - self.sold - self.held - self.offered).max(0)
     }
 
     pub fn availability(&self) -> Availability {
@@ -36,6 +42,7 @@ impl Inventory {
             sold: self.sold,
             held: self.held,
             available: self.available(),
+            offered: self.offered,
         }
     }
 }
@@ -59,11 +66,20 @@ pub fn reserve(
     } else {
         None
     };
+    let mut hold_expires_at = None;
     let (status, reason) = match refusal {
         Some(reason) => (BookingStatus::Rejected, Some(reason)),
-        None if inventory.available() >= command.quantity => {
-            inventory.sold += command.quantity;
-            (BookingStatus::Confirmed, None)
+        // Nobody waiting may be passed by a newcomer.
+        None if inventory.waiting == 0 && inventory.available() >= command.quantity => {
+            if rules.price_cents > 0 {
+                inventory.held += command.quantity;
+                hold_expires_at =
+                    Some(now + chrono::Duration::minutes(i64::from(rules.hold_minutes)));
+                (BookingStatus::Held, None)
+            } else {
+                inventory.sold += command.quantity;
+                (BookingStatus::Confirmed, None)
+            }
         }
         None if command.waitlist_if_sold_out => (BookingStatus::Waitlisted, None),
         None => (BookingStatus::Rejected, Some(RejectReason::SoldOut)),
@@ -77,7 +93,7 @@ pub fn reserve(
         reason,
         amount_cents: rules.price_cents * i64::from(command.quantity.max(0)),
         currency: rules.currency.clone(),
-        hold_expires_at: None,
+        hold_expires_at,
         created_at: command.requested_at,
         updated_at: now,
     }
@@ -115,8 +131,9 @@ mod tests {
             sales_end: None,
             ends_at: Utc::now() + chrono::Duration::days(1),
             max_per_booking: 4,
-            price_cents: 2500,
+            price_cents: 0,
             currency: "EUR".into(),
+            hold_minutes: 10,
         }
     }
 
@@ -137,6 +154,7 @@ mod tests {
             capacity: 5,
             sold: 0,
             held: 0,
+            ..Default::default()
         };
         let now = Utc::now();
         let decided: Vec<_> = [2, 2, 2, 1]
@@ -152,10 +170,48 @@ mod tests {
             Inventory {
                 capacity: 5,
                 sold: 5,
-                held: 0
+                held: 0,
+                ..Default::default()
             }
         );
-        assert_eq!(decided[0].amount_cents, 5000);
+        assert_eq!(decided[0].amount_cents, 0);
+    }
+
+    #[test]
+    fn a_paid_booking_holds_its_seats_until_it_is_paid() {
+        let mut inv = Inventory {
+            capacity: 5,
+            ..Default::default()
+        };
+        let paid = Rules {
+            price_cents: 2500,
+            ..rules()
+        };
+        let now = Utc::now();
+        let b = reserve(&paid, &mut inv, &command(2, false), now);
+        assert_eq!(b.status, BookingStatus::Held);
+        assert_eq!(b.amount_cents, 5000);
+        assert_eq!(b.hold_expires_at, Some(now + chrono::Duration::minutes(10)));
+        assert_eq!((inv.held, inv.sold, inv.available()), (2, 0, 3));
+    }
+
+    #[test]
+    fn while_people_wait_a_newcomer_gets_no_freed_seat() {
+        let mut inv = Inventory {
+            capacity: 5,
+            sold: 3,
+            offered: 1,
+            waiting: 1,
+            ..Default::default()
+        };
+        let b = reserve(&rules(), &mut inv, &command(1, false), Utc::now());
+        assert_eq!(b.reason, Some(RejectReason::SoldOut));
+        let b = reserve(&rules(), &mut inv, &command(1, true), Utc::now());
+        assert_eq!(b.status, BookingStatus::Waitlisted);
+        inv.waiting = 0;
+        let b = reserve(&rules(), &mut inv, &command(1, false), Utc::now());
+        assert_eq!(b.status, BookingStatus::Confirmed);
+        assert_eq!(inv.available(), 0);
     }
 
     #[test]
@@ -164,6 +220,7 @@ mod tests {
             capacity: 1,
             sold: 1,
             held: 0,
+            ..Default::default()
         };
         let b = reserve(&rules(), &mut inv, &command(1, true), Utc::now());
         assert_eq!(b.status, BookingStatus::Waitlisted);
@@ -176,6 +233,7 @@ mod tests {
             capacity: 10,
             sold: 0,
             held: 0,
+            ..Default::default()
         };
         let mut closed = rules();
         closed.sales_end = Some(Utc::now() - chrono::Duration::minutes(1));
@@ -192,6 +250,7 @@ mod tests {
             capacity: 3,
             sold: 0,
             held: 0,
+            ..Default::default()
         };
         let now = Utc::now();
         let mut b = reserve(&rules(), &mut inv, &command(3, false), now);

@@ -24,7 +24,7 @@ pub fn decide(
     command: &ChangeCapacity,
     now: DateTime<Utc>,
 ) -> (EventCapacityChanged, Option<Accepted>) {
-    let committed = locked.inventory.sold + locked.inventory.held;
+    let committed = locked.inventory.sold + locked.inventory.held + locked.inventory.offered;
     let reason = if locked.version != command.expected_version {
         Some("stale")
     } else if command.capacity < committed.max(1) {

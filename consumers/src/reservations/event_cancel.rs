@@ -39,24 +39,50 @@ pub async fn write_refunds(
     tx: &mut Transaction<'_, Postgres>,
     refunds: &[(Uuid, i64, String)],
 ) -> anyhow::Result<()> {
-    if refunds.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = refunds.iter().map(|r| r.0).collect();
-    let amounts: Vec<i64> = refunds.iter().map(|r| r.1).collect();
-    let currencies: Vec<&str> = refunds.iter().map(|r| r.2.as_str()).collect();
+    // One refund per applied payment of each booking (the amounts are the payments').
+    let bookings: Vec<(Uuid, &'static str)> =
+        refunds.iter().map(|r| (r.0, "event_cancelled")).collect();
+    super::flows::refund_payments_of(tx, &bookings).await
+}
+
+/// Records which bookings a round cancels, with its inbox row, so that a redelivered round
+/// publishes their events again (a crash between commit and publish loses none).
+pub async fn record_round(
+    tx: &mut Transaction<'_, Postgres>,
+    command_id: &str,
+    ids: &[Uuid],
+) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO refunds (booking_id, amount_cents, currency, reason) \
-         SELECT id, amount, currency, 'event_cancelled' FROM unnest($1::uuid[], $2::bigint[], $3::text[]) AS u(id, amount, currency) \
-         ON CONFLICT (booking_id) DO NOTHING",
+        "UPDATE processed_messages SET outcome = $3 WHERE consumer = $1 AND message_id = $2",
     )
-    .bind(&ids)
-    .bind(&amounts)
-    .bind(&currencies)
+    .bind(super::NAME)
+    .bind(command_id)
+    .bind(serde_json::to_value(ids).context("encoding a round")?)
     .execute(&mut **tx)
     .await
-    .context("recording refunds")?;
+    .context("recording a round's bookings")?;
     Ok(())
+}
+
+/// The bookings replayed rounds cancelled.
+pub async fn round_bookings(pool: &PgPool, rounds: &[CancelEvent]) -> anyhow::Result<Vec<Uuid>> {
+    if rounds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rounds.iter().map(CancelEvent::command_id).collect();
+    let stored: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT outcome FROM processed_messages WHERE consumer = $1 AND message_id = ANY($2) AND outcome IS NOT NULL",
+    )
+    .bind(super::NAME)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+    .context("loading replayed rounds")?;
+    let mut bookings = Vec::new();
+    for value in stored {
+        bookings.extend(serde_json::from_value::<Vec<Uuid>>(value).context("decoding a round")?);
+    }
+    Ok(bookings)
 }
 
 /// For a replayed round: the next round, if bookings remain.

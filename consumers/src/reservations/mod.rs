@@ -8,6 +8,10 @@
 mod allocate;
 mod capacity;
 mod event_cancel;
+mod expiry;
+mod flows;
+mod payment;
+mod waitlist;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -17,7 +21,8 @@ use async_nats::jetstream::context::PublishAckFuture;
 use chrono::{DateTime, Utc};
 use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
 use evently_schemas::{
-    BookingCommand, BookingEvent, BookingSnapshot, CancelEvent, EventCapacityChanged, Prefix,
+    BookingCommand, BookingEvent, BookingSnapshot, BookingStatus, CancelEvent,
+    EventCapacityChanged, Prefix,
 };
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -104,6 +109,9 @@ struct LockedRow {
     capacity: i32,
     sold: i32,
     held: i32,
+    offered: i32,
+    waiting: i64,
+    hold_minutes: i32,
     status: String,
     sales_start: Option<DateTime<Utc>>,
     sales_end: Option<DateTime<Utc>>,
@@ -131,6 +139,8 @@ struct Changes {
     refunds: Vec<(Uuid, i64, String)>,
     follow_ups: Vec<CancelEvent>,
     replay_rounds: Vec<CancelEvent>,
+    /// Payments, expiry and the waitlist's commands.
+    flow: flows::FlowChanges,
 }
 
 impl Reservations {
@@ -164,11 +174,21 @@ impl Reservations {
             .collect();
         let mut events = lock_events(&mut tx, &fresh_commands).await?;
         let mut bookings = load_bookings(&mut tx, &fresh_commands).await?;
-        let mut changes = Changes::default();
+        let mut changes = Changes {
+            flow: flows::load_for(&mut tx, &fresh_commands, &mut bookings).await?,
+            ..Changes::default()
+        };
         for (index, command) in commands {
             if !fresh.remove(&command.command_id()) {
                 match command {
                     BookingCommand::CancelEvent(c) => changes.replay_rounds.push(c.clone()),
+                    BookingCommand::ConfirmPayment(c) => {
+                        changes.flow.replay_payments.push(c.payment_id);
+                        changes.replay.push(c.booking_id);
+                    }
+                    _ if command.entry_id().is_some() => {
+                        changes.flow.replay_entries.extend(command.entry_id());
+                    }
                     _ => match command.booking_id() {
                         Some(id) => changes.replay.push(id),
                         None => changes.replay_commands.push(command.command_id()),
@@ -180,11 +200,14 @@ impl Reservations {
                 let round = event_cancel::load_round(&mut tx, c.event_id).await?;
                 let full = round.len() as i64 == event_cancel::ROUND_SIZE;
                 let ids: Vec<Uuid> = round.iter().map(|r| r.id).collect();
+                event_cancel::record_round(&mut tx, &c.command_id(), &ids).await?;
                 for row in round {
                     bookings
                         .entry(row.id)
                         .or_insert_with(|| (row.snapshot(), false));
                 }
+                flows::close_entries(&mut tx, c.event_id, now, &mut events, &mut changes.flow)
+                    .await?;
                 if let Err(e) = cancel_round(&ids, now, &mut events, &mut bookings, &mut changes) {
                     changes.refused.insert(*index, e);
                 } else if full {
@@ -196,7 +219,7 @@ impl Reservations {
                 changes.refused.insert(*index, e);
             }
         }
-        write(&mut tx, &events, &bookings, &changes, commands, now).await?;
+        write(&mut tx, &events, &bookings, &mut changes, commands, now).await?;
         tx.commit().await.context("committing the batch")?;
         for event in &changes.events {
             metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str())
@@ -216,7 +239,8 @@ impl Reservations {
 }
 
 /// The trace context of each command of a batch, to put on the events it causes: by booking id
-/// for booking commands, by command id for the others.
+/// for booking commands, by waitlist entry id for waitlist commands, by event id for an event's
+/// cancellation rounds, and by command id for every command.
 #[derive(Default)]
 struct Traces(HashMap<String, String>);
 
@@ -230,8 +254,16 @@ impl Traces {
             if let Some(id) = command.booking_id() {
                 map.insert(id.to_string(), tp.clone());
             }
-            if let BookingCommand::CancelEvent(c) = command {
-                map.insert(c.event_id.to_string(), tp.clone());
+            let other_key = match command {
+                BookingCommand::CancelEvent(c) => Some(c.event_id),
+                BookingCommand::JoinWaitlist(c) => Some(c.entry_id),
+                BookingCommand::LeaveWaitlist(c) => Some(c.entry_id),
+                BookingCommand::ClaimOffer(c) => Some(c.entry_id),
+                BookingCommand::ExpireOffer(c) => Some(c.entry_id),
+                _ => None,
+            };
+            if let Some(key) = other_key {
+                map.insert(key.to_string(), tp.clone());
             }
             map.insert(command.command_id(), tp);
         }
@@ -256,16 +288,20 @@ impl Publisher {
     async fn publish(self, changes: Changes, traces: Traces) -> anyhow::Result<()> {
         let Changes {
             mut events,
-            replay,
+            mut replay,
             mut capacity,
             replay_commands,
             mut follow_ups,
             replay_rounds,
+            flow,
             ..
         } = changes;
+        let (replayed_entries, replayed_payments) =
+            flows::replayed(&self.pool, &flow.replay_entries, &flow.replay_payments).await?;
         for round in &replay_rounds {
             follow_ups.extend(event_cancel::next_if_remaining(&self.pool, round).await?);
         }
+        replay.extend(event_cancel::round_bookings(&self.pool, &replay_rounds).await?);
         if !replay_commands.is_empty() {
             let stored: Vec<serde_json::Value> = sqlx::query_scalar(
                 "SELECT outcome FROM processed_messages WHERE consumer = $1 AND message_id = ANY($2) AND outcome IS NOT NULL",
@@ -300,6 +336,20 @@ impl Publisher {
                 .prefix
                 .booking_event(event.booking.status, event.booking.event_id);
             let tp = traces.get(&event.booking.id.to_string());
+            acks.push(self.send(subject, event, event.message_id(), tp).await?);
+        }
+        for event in flow.entry_events.iter().chain(&replayed_entries) {
+            let subject = self
+                .prefix
+                .waitlist_event(event.entry.status.event_name(), event.entry.event_id);
+            let tp = traces.get(&event.entry.id.to_string());
+            acks.push(self.send(subject, event, event.message_id(), tp).await?);
+        }
+        for event in flow.payment_events.iter().chain(&replayed_payments) {
+            let subject = self
+                .prefix
+                .payment_event(event.payment.status.as_str(), event.payment.event_id);
+            let tp = traces.get(&event.payment.booking_id.to_string());
             acks.push(self.send(subject, event, event.message_id(), tp).await?);
         }
         for next in follow_ups {
@@ -394,7 +444,8 @@ fn step(
             let locked = events
                 .get_mut(&c.event_id)
                 .with_context(|| format!("event {} does not exist", c.event_id))?;
-            let booking = allocate::reserve(&locked.rules, &mut locked.inventory, c, now);
+            let mut booking = allocate::reserve(&locked.rules, &mut locked.inventory, c, now);
+            waitlist::after_reserve(&mut booking, locked, now, changes);
             locked.touched = true;
             changes.events.push(BookingEvent {
                 booking: booking.clone(),
@@ -413,6 +464,12 @@ fn step(
         }
         // Handled in `apply`, which loads the round's bookings first.
         BookingCommand::CancelEvent(_) => {}
+        BookingCommand::ConfirmPayment(c) => payment::confirm(c, now, events, bookings, changes)?,
+        BookingCommand::ExpireHold(c) => expiry::expire_hold(c, now, events, bookings, changes)?,
+        BookingCommand::ExpireOffer(c) => expiry::expire_offer(c, now, events, bookings, changes)?,
+        BookingCommand::JoinWaitlist(c) => waitlist::join(c, now, events, changes)?,
+        BookingCommand::LeaveWaitlist(c) => waitlist::leave(c, now, events, bookings, changes)?,
+        BookingCommand::ClaimOffer(c) => waitlist::claim(c, now, events, bookings, changes)?,
         BookingCommand::Cancel(c) => {
             let (booking, is_new) = bookings
                 .get_mut(&c.booking_id)
@@ -420,6 +477,7 @@ fn step(
             let locked = events
                 .get_mut(&booking.event_id)
                 .with_context(|| format!("event {} does not exist", booking.event_id))?;
+            let before = booking.status;
             if allocate::cancel(&mut locked.inventory, booking, now) {
                 locked.touched = true;
                 if !*is_new {
@@ -430,6 +488,14 @@ fn step(
                     availability: Some(locked.inventory.availability()),
                     occurred_at: now,
                 });
+                let id = booking.id;
+                match before {
+                    BookingStatus::Waitlisted => waitlist::after_cancel(id, now, events, changes)?,
+                    BookingStatus::Confirmed => {
+                        changes.flow.refund_bookings.push((id, "booking_cancelled"))
+                    }
+                    _ => {}
+                }
             } else {
                 changes.replay.push(booking.id);
             }
@@ -454,8 +520,9 @@ async fn lock_events(
         return Ok(HashMap::new());
     }
     let rows: Vec<LockedRow> = sqlx::query_as(
-        "SELECT i.event_id, i.capacity, i.sold, i.held, e.status, e.sales_start, e.sales_end, e.ends_at, \
-         e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version \
+        "SELECT i.event_id, i.capacity, i.sold, i.held, i.offered, e.hold_minutes, e.status, e.sales_start, \
+         e.sales_end, e.ends_at, e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version, \
+         (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = i.event_id AND w.status = 'waiting') AS waiting \
          FROM inventory i JOIN events e ON e.id = i.event_id \
          WHERE i.event_id = ANY($1) ORDER BY i.event_id FOR UPDATE OF i",
     )
@@ -475,11 +542,14 @@ async fn lock_events(
                     max_per_booking: r.max_per_booking,
                     price_cents: r.price_cents,
                     currency: r.currency.trim_end().to_owned(),
+                    hold_minutes: r.hold_minutes,
                 },
                 inventory: Inventory {
                     capacity: r.capacity,
                     sold: r.sold,
                     held: r.held,
+                    offered: r.offered,
+                    waiting: r.waiting,
                 },
                 version: r.version,
                 touched: false,
@@ -518,7 +588,7 @@ async fn write(
     tx: &mut Transaction<'_, Postgres>,
     events: &HashMap<Uuid, Locked>,
     bookings: &HashMap<Uuid, (BookingSnapshot, bool)>,
-    changes: &Changes,
+    changes: &mut Changes,
     commands: &[(usize, BookingCommand)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -536,21 +606,24 @@ async fn write(
             .await
             .context("cancelling bookings")?;
     }
+    flows::write(tx, bookings, &mut changes.flow).await?;
     let touched: Vec<(&Uuid, &Locked)> = events.iter().filter(|(_, l)| l.touched).collect();
     if !touched.is_empty() {
         let ids: Vec<Uuid> = touched.iter().map(|(id, _)| **id).collect();
         let sold: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.sold).collect();
         let held: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.held).collect();
         let capacity: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.capacity).collect();
+        let offered: Vec<i32> = touched.iter().map(|(_, l)| l.inventory.offered).collect();
         sqlx::query(
-            "UPDATE inventory i SET sold = u.sold, held = u.held, capacity = u.capacity \
-             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) AS u(event_id, sold, held, capacity) \
+            "UPDATE inventory i SET sold = u.sold, held = u.held, capacity = u.capacity, offered = u.offered \
+             FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $5::int[]) AS u(event_id, sold, held, capacity, offered) \
              WHERE i.event_id = u.event_id",
         )
         .bind(&ids)
         .bind(&sold)
         .bind(&held)
         .bind(&capacity)
+        .bind(&offered)
         .execute(&mut **tx)
         .await
         .context("updating inventory")?;

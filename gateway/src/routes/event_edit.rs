@@ -82,6 +82,7 @@ fn merged(current: &EventRow, patch: &EventPatch) -> EventRequest {
         sales_end: patch.sales_end.or(current.sales_end),
         max_per_booking: Some(patch.max_per_booking.unwrap_or(current.max_per_booking)),
         hold_minutes: Some(patch.hold_minutes.unwrap_or(current.hold_minutes)),
+        offer_minutes: None,
     }
 }
 
@@ -291,9 +292,11 @@ pub async fn cancel_event(
         .js
         .send_publish(
             state.prefix.event_event("cancelled", id),
-            PublishMessage::build()
-                .payload(payload.into())
-                .message_id(cancelled.message_id()),
+            crate::publish::traced(
+                PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(cancelled.message_id()),
+            ),
         )
         .await
         .map_err(|_| ApiError::Unavailable {

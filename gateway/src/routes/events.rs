@@ -50,14 +50,19 @@ pub struct EventRequest {
     pub max_per_booking: Option<i32>,
     /// How long an unpaid booking holds its seats (default 10).
     pub hold_minutes: Option<i32>,
+    /// How long a waitlist offer stays open, in minutes (default 30).
+    #[serde(default)]
+    pub offer_minutes: Option<i32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AvailabilityOut {
     pub capacity: i32,
     pub available: i32,
+    /// Seats held: unpaid bookings and open waitlist offers.
     pub held: i32,
     pub sold: i32,
+    /// Waitlist entries waiting.
     pub waitlist_length: i64,
 }
 
@@ -78,6 +83,8 @@ pub struct EventOut {
     pub sales_end: Option<DateTime<Utc>>,
     pub max_per_booking: i32,
     pub hold_minutes: i32,
+    /// How long a waitlist offer stays open, in minutes.
+    pub offer_minutes: i32,
     /// `active` or `cancelled`.
     pub status: String,
     pub version: i32,
@@ -103,6 +110,7 @@ pub(super) struct EventRow {
     pub(super) sales_end: Option<DateTime<Utc>>,
     pub(super) max_per_booking: i32,
     pub(super) hold_minutes: i32,
+    pub(super) offer_minutes: i32,
     pub(super) status: String,
     pub(super) version: i32,
     pub(super) created_at: DateTime<Utc>,
@@ -144,6 +152,7 @@ impl From<EventRow> for EventOut {
             sales_end: r.sales_end,
             max_per_booking: r.max_per_booking,
             hold_minutes: r.hold_minutes,
+            offer_minutes: r.offer_minutes,
             status: r.status,
             version: r.version,
             created_at: r.created_at,
@@ -154,9 +163,9 @@ impl From<EventRow> for EventOut {
 
 const SELECT: &str = "SELECT e.id, e.venue_id, e.organizer_id, e.name, e.description, e.category, \
     e.starts_at, e.ends_at, i.capacity, e.price_cents, e.currency::text AS currency, e.sales_start, \
-    e.sales_end, e.max_per_booking, e.hold_minutes, e.status, e.version, e.created_at, e.updated_at, \
-    i.sold, i.held, \
-    (SELECT count(*) FROM bookings w WHERE w.event_id = e.id AND w.status = 'waitlisted') AS waitlist_length \
+    e.sales_end, e.max_per_booking, e.hold_minutes, e.offer_minutes, e.status, e.version, e.created_at, e.updated_at, \
+    i.sold, i.held + i.offered AS held, \
+    (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = e.id AND w.status = 'waiting') AS waitlist_length \
     FROM events e JOIN inventory i ON i.event_id = e.id";
 
 /// The categories an event may have.
@@ -251,6 +260,11 @@ pub(super) fn validate(
             "must be from 1 to 1440",
         )
         .check(
+            (1..=10_080).contains(&body.offer_minutes.unwrap_or(30)),
+            "offer_minutes",
+            "must be from 1 to 10080",
+        )
+        .check(
             match (body.sales_start, body.sales_end) {
                 (Some(s), Some(e)) => s < e,
                 _ => true,
@@ -299,8 +313,8 @@ pub async fn create_event(
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "INSERT INTO events (id, venue_id, organizer_id, name, description, category, starts_at, ends_at, \
-         capacity, price_cents, currency, sales_start, sales_end, max_per_booking, hold_minutes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         capacity, price_cents, currency, sales_start, sales_end, max_per_booking, hold_minutes, offer_minutes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(id)
     .bind(body.venue_id)
@@ -317,6 +331,7 @@ pub async fn create_event(
     .bind(body.sales_end)
     .bind(body.max_per_booking.unwrap_or(10))
     .bind(body.hold_minutes.unwrap_or(10))
+    .bind(body.offer_minutes.unwrap_or(30))
     .execute(&mut *tx)
     .await?;
     sqlx::query("INSERT INTO inventory (event_id, capacity) VALUES ($1, $2)")
@@ -480,7 +495,7 @@ pub async fn list_events(
          AND ($5::timestamptz IS NULL OR e.starts_at < $5) \
          AND ($6::bigint IS NULL OR e.price_cents >= $6) \
          AND ($7::bigint IS NULL OR e.price_cents <= $7) \
-         AND (NOT $8 OR i.sold + i.held < i.capacity) \
+         AND (NOT $8 OR i.sold + i.held + i.offered < i.capacity) \
          AND ($9::timestamptz IS NULL OR (e.starts_at, e.id) > ($9, $10)) \
          ORDER BY e.starts_at, e.id LIMIT $11"
     )))
@@ -527,6 +542,8 @@ pub async fn live_availability(
         sold: row.sold,
         held: row.held,
         available: (row.capacity - row.sold - row.held).max(0),
+        // `held` of the read side includes the seats held for open waitlist offers.
+        offered: 0,
     };
     let rx = state.decisions.live.watch(id, current);
     metrics::gauge!("evently_live_events_watched").set(state.decisions.live.watched() as f64);

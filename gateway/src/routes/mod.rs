@@ -12,7 +12,10 @@ pub mod bookings;
 pub mod event_edit;
 pub mod events;
 pub mod health;
+pub mod me_live;
+pub mod payments;
 pub mod venues;
+pub mod waitlist;
 
 /// Every `/api/v1` route.
 pub fn api() -> Router {
@@ -23,6 +26,9 @@ pub fn api() -> Router {
         .push(events::router())
         .push(bookings::router())
         .push(analytics::router())
+        .push(payments::router())
+        .push(waitlist::router())
+        .push(me_live::router())
 }
 
 /// Writes `body` as JSON with `status`.

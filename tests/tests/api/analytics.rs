@@ -205,6 +205,7 @@ fn booking_event(event_id: Uuid, id: Uuid, status: BookingStatus) -> BookingEven
             capacity: 10,
             sold: 2,
             held: 0,
+            offered: 0,
             available: 8,
         }),
         occurred_at: now,

@@ -104,7 +104,8 @@ async fn a_retried_booking_with_the_same_key_is_not_booked_twice() {
     let first = app.book(&user, event, 2, Some("order-42")).await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.expect("json");
-    assert_eq!(first["status"], "confirmed");
+    // A paid event: the seats are held until paid.
+    assert_eq!(first["status"], "held");
     assert_eq!(first["amount_cents"], 3000);
     // Retries, in sequence and at once.
     let retries = join_all((0..5).map(|_| app.book(&user, event, 2, Some("order-42")))).await;
@@ -112,10 +113,10 @@ async fn a_retried_booking_with_the_same_key_is_not_booked_twice() {
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.expect("json");
         assert_eq!(body["id"], first["id"]);
-        assert_eq!(body["status"], "confirmed");
+        assert_eq!(body["status"], "held");
     }
-    assert_eq!(app.seats(event).await.0, 2, "two seats, booked once");
-    assert_eq!(app.count_bookings(event, "confirmed").await, 1);
+    assert_eq!(app.seats(event).await.1, 2, "two seats, booked once");
+    assert_eq!(app.count_bookings(event, "held").await, 1);
 
     // The same key for a different request is refused; another user's same key is theirs.
     let res = app.book(&user, event, 3, Some("order-42")).await;

@@ -408,6 +408,40 @@ async fn cancelling_an_event_cancels_and_refunds_every_booking_once_despite_a_cr
         .await
         .expect("ack");
     }
+    app.eventually("every booking is held", || async {
+        app.count_bookings(event, "held").await == BOOKINGS as i64
+    })
+    .await;
+    // Paid: a payment per booking, as the provider would confirm them.
+    let held: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT id, event_id FROM bookings WHERE event_id = $1")
+            .bind(event)
+            .fetch_all(&app.pool)
+            .await
+            .expect("bookings");
+    for (booking, event_id) in held {
+        let command =
+            evently_schemas::BookingCommand::ConfirmPayment(evently_schemas::ConfirmPayment {
+                payment_id: Uuid::new_v4(),
+                booking_id: booking,
+                event_id,
+                provider: "test".into(),
+                provider_payment_id: format!("pi_{booking}"),
+                amount_cents: 1500,
+                currency: "EUR".into(),
+                requested_at: chrono::Utc::now(),
+            });
+        js.send_publish(
+            app.prefix.confirm_payment(event),
+            PublishMessage::build()
+                .payload(serde_json::to_vec(&command).expect("json").into())
+                .message_id(command.command_id()),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    }
     app.eventually("every booking is confirmed", || async {
         app.count_bookings(event, "confirmed").await == BOOKINGS as i64
     })

@@ -1,0 +1,174 @@
+//! The sweeper: time is data. Every `sweep_interval_ms` it turns what is due in PostgreSQL into
+//! commands: holds past `hold_expires_at` (`cmd.hold.expire.<event>`, message id
+//! `<booking>.expire`) and offers past `offer_expires_at` (`cmd.waitlist.expire.<event>`,
+//! `<entry>.expire`). The rows are selected `FOR UPDATE SKIP LOCKED`, so any number of instances
+//! share the work; the deterministic message ids let the stream drop a command published twice,
+//! and the consumer re-checks the state under its lock. It also makes the provider refunds that
+//! the reservations consumer recorded (`refunds` without `refunded_at`), with the refund's key as
+//! the provider's idempotency key. Nothing is kept in memory: a restart loses no timer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use chrono::{DateTime, Utc};
+use evently_runtime::payments::{PaymentProvider, RefundRequest};
+use evently_schemas::{BookingCommand, ExpireHold, ExpireOffer, Prefix};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub const NAME: &str = "sweeper";
+
+pub struct Sweeper {
+    pub pool: PgPool,
+    pub js: jetstream::Context,
+    pub prefix: Prefix,
+    pub provider: Arc<dyn PaymentProvider>,
+    pub interval: Duration,
+    pub batch: i64,
+}
+
+impl Sweeper {
+    /// Sweeps until `shutdown` fires; a failed sweep is logged and retried next time.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(
+            interval_ms = self.interval.as_millis() as u64,
+            "sweeper running"
+        );
+        loop {
+            match self.sweep().await {
+                Ok((holds, offers, refunds)) if holds + offers + refunds > 0 => {
+                    tracing::info!(holds, offers, refunds, "swept");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; retrying"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(self.interval) => {}
+            }
+        }
+        tracing::info!("sweeper stopped");
+        Ok(())
+    }
+
+    /// One pass: due holds, due offers, pending refunds. Returns how many of each.
+    pub async fn sweep(&self) -> anyhow::Result<(usize, usize, usize)> {
+        let holds = self.expire_holds().await?;
+        let offers = self.expire_offers().await?;
+        let refunds = self.refund().await?;
+        Ok((holds, offers, refunds))
+    }
+
+    async fn expire_holds(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.context("beginning a sweep")?;
+        let due: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, event_id, hold_expires_at FROM bookings WHERE status = 'held' AND hold_expires_at <= now() \
+             ORDER BY hold_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(self.batch)
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding due holds")?;
+        let commands = due.iter().map(|&(booking_id, event_id, hold_expires_at)| {
+            BookingCommand::ExpireHold(ExpireHold {
+                booking_id,
+                event_id,
+                hold_expires_at,
+            })
+        });
+        self.publish(commands, |c| self.prefix.expire_hold(c.event_id()))
+            .await?;
+        tx.commit().await.context("ending the sweep")?;
+        Ok(due.len())
+    }
+
+    async fn expire_offers(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.context("beginning a sweep")?;
+        let due: Vec<(Uuid, Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT id, event_id, offer_expires_at FROM waitlist_entries WHERE status = 'offered' AND offer_expires_at <= now() \
+             ORDER BY offer_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(self.batch)
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding due offers")?;
+        let commands = due.iter().map(|&(entry_id, event_id, offer_expires_at)| {
+            BookingCommand::ExpireOffer(ExpireOffer {
+                entry_id,
+                event_id,
+                offer_expires_at,
+            })
+        });
+        self.publish(commands, |c| {
+            self.prefix.waitlist_command("expire", c.event_id())
+        })
+        .await?;
+        tx.commit().await.context("ending the sweep")?;
+        Ok(due.len())
+    }
+
+    /// Publishes commands with their deterministic ids and waits for every PubAck.
+    async fn publish(
+        &self,
+        commands: impl Iterator<Item = BookingCommand>,
+        subject: impl Fn(&BookingCommand) -> String,
+    ) -> anyhow::Result<()> {
+        let mut acks = Vec::new();
+        for command in commands {
+            let id = command.command_id();
+            acks.push(crate::publish::send(&self.js, subject(&command), &command, id, None).await?);
+        }
+        for ack in
+            futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
+                .await
+        {
+            ack.context("awaiting an expiry's PubAck")?;
+        }
+        Ok(())
+    }
+
+    /// Makes the refunds recorded but not yet made at the provider.
+    async fn refund(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.context("beginning a sweep")?;
+        let pending: Vec<(Uuid, String, i64, String)> = sqlx::query_as(
+            "SELECT r.payment_id, p.provider_payment_id, r.amount_cents, r.currency::text FROM refunds r \
+             JOIN payments p ON p.id = r.payment_id WHERE r.refunded_at IS NULL AND r.payment_id IS NOT NULL \
+             AND p.provider = $1 ORDER BY r.created_at LIMIT $2 FOR UPDATE OF r SKIP LOCKED",
+        )
+        .bind(self.provider.name())
+        .bind(self.batch)
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding refunds to make")?;
+        let mut made = 0;
+        for (payment_id, provider_payment_id, amount_cents, currency) in pending {
+            let request = RefundRequest {
+                provider_payment_id,
+                amount_cents,
+                currency: currency.trim_end().to_owned(),
+                idempotency_key: format!("refund-{payment_id}"),
+            };
+            match self.provider.refund(request).await {
+                Ok(refund_id) => {
+                    sqlx::query(
+                        "UPDATE refunds SET provider_refund_id = $2, refunded_at = now() WHERE payment_id = $1",
+                    )
+                    .bind(payment_id)
+                    .bind(refund_id)
+                    .execute(&mut *tx)
+                    .await
+                    .context("recording a refund made")?;
+                    made += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(payment_id = %payment_id, error = %e, "refund failed; retrying later")
+                }
+            }
+        }
+        tx.commit().await.context("ending the sweep")?;
+        Ok(made)
+    }
+}
