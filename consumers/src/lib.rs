@@ -3,6 +3,7 @@
 pub mod dead_letters;
 pub mod reservations;
 pub mod runner;
+pub mod tickets;
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 pub use runner::{Handler, Incoming, Outcome, RunnerConfig, Step};
 
 /// Every consumer this crate runs, by durable name.
-pub const ALL: &[&str] = &[reservations::NAME];
+pub const ALL: &[&str] = &[reservations::NAME, tickets::NAME];
 
 /// Starts the named consumers (all when `names` is empty) as tasks of `set`; each runs until
 /// `shutdown` fires.
@@ -47,6 +48,17 @@ pub fn spawn(
                     js.clone(),
                     config.prefix.clone(),
                 );
+                set.spawn(runner::run(
+                    js.clone(),
+                    config.clone(),
+                    handler,
+                    shutdown.clone(),
+                ));
+            }
+            tickets::NAME => {
+                let keys = evently_runtime::tickets::TicketKeys::from_settings(&settings.tickets)?;
+                let handler =
+                    tickets::Tickets::new(pool.clone(), js.clone(), config.prefix.clone(), keys);
                 set.spawn(runner::run(
                     js.clone(),
                     config.clone(),

@@ -24,6 +24,8 @@ pub struct AppState {
     pub decisions: Arc<DecisionHub>,
     pub events: EventsCache,
     pub limiter: RateLimiter,
+    /// Ticket signing and verification keys.
+    pub tickets: evently_runtime::tickets::TicketKeys,
     /// Fires when the gateway stops: long-lived responses (live streams) end.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -7,5 +7,6 @@ pub mod local;
 pub mod nats;
 pub mod settings;
 pub mod telemetry;
+pub mod tickets;
 
 pub use settings::Settings;

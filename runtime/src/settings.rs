@@ -63,6 +63,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub consumer: ConsumerSettings,
     pub security: SecuritySettings,
+    /// Ticket signing keys (`EVENTLY_TICKETS__*`).
+    #[serde(default)]
+    pub tickets: crate::tickets::TicketSettings,
 }
 
 /// Account and HTTP security: refresh tokens, lockout, rate limits, CORS, headers, timeouts.
@@ -135,6 +138,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             consumer: ConsumerSettings::default(),
             security: SecuritySettings::default(),
+            tickets: crate::tickets::TicketSettings::default(),
         }
     }
 }
@@ -211,6 +215,7 @@ impl Settings {
         if !(1..=5).contains(&self.nats_replicas) {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
         }
+        self.tickets.validate()?;
         Ok(())
     }
 

@@ -3,7 +3,10 @@
 
 use schemars::{JsonSchema, schema_for};
 
-use crate::{BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged};
+use crate::{
+    BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged, TicketsIssued,
+    TicketsVoided,
+};
 
 /// `(file name, pretty JSON)` for every message schema.
 pub fn all() -> Vec<(&'static str, String)> {
@@ -15,6 +18,8 @@ pub fn all() -> Vec<(&'static str, String)> {
             render::<EventCapacityChanged>(),
         ),
         ("event-cancelled.json", render::<EventCancelled>()),
+        ("tickets-issued.json", render::<TicketsIssued>()),
+        ("tickets-voided.json", render::<TicketsVoided>()),
     ]
 }
 

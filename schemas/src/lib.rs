@@ -8,6 +8,7 @@ pub mod commands;
 pub mod events;
 pub mod json_schema;
 pub mod subjects;
+pub mod tickets;
 
 pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
 pub use commands::{
@@ -15,3 +16,4 @@ pub use commands::{
 };
 pub use events::{Availability, BookingEvent, EventCancelled, EventCapacityChanged};
 pub use subjects::{Prefix, PrefixError};
+pub use tickets::{TicketSummary, TicketsIssued, TicketsVoided};

@@ -137,6 +137,10 @@ impl TestApp {
                 booking_rate_limit: 100_000,
                 ..Default::default()
             },
+            tickets: evently_runtime::tickets::TicketSettings {
+                signing_key: Some(evently_runtime::tickets::signing::generate_seed()),
+                ..Default::default()
+            },
             ..Settings::default()
         };
         (options.configure)(&mut settings);
@@ -222,6 +226,23 @@ impl TestApp {
         )
         .expect("starting consumers");
         self.consumers = Some((token, set));
+    }
+
+    /// Starts one more instance of every consumer (sharing their durables with the running ones);
+    /// stop it by cancelling the token.
+    pub fn spawn_consumer_set(&self) -> (CancellationToken, JoinSet<anyhow::Result<()>>) {
+        let token = self.shutdown.child_token();
+        let mut set = JoinSet::new();
+        evently_consumers::spawn(
+            &mut set,
+            &[],
+            &self.settings,
+            self.pool.clone(),
+            self.nats_client.clone(),
+            token.clone(),
+        )
+        .expect("starting another consumer set");
+        (token, set)
     }
 
     /// Kills the consumers where they stand, as a crash would: no batch is finished, nothing is

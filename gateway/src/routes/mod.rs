@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod event_edit;
 pub mod events;
 pub mod health;
+pub mod tickets;
 pub mod venues;
 
 /// Every `/api/v1` route.
@@ -20,6 +21,7 @@ pub fn api() -> Router {
         .push(venues::router())
         .push(events::router())
         .push(bookings::router())
+        .push(tickets::router())
 }
 
 /// Writes `body` as JSON with `status`.

@@ -8,3 +8,4 @@ mod failures;
 mod input;
 mod operations;
 mod security;
+mod tickets;
