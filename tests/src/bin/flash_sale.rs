@@ -7,6 +7,7 @@
 //! Users are inserted straight into PostgreSQL and their tokens minted with the server's signing
 //! secret (50,000 argon2 registrations would measure argon2, not booking).
 
+#[path = "flash_sale/tickets.rs"]
 mod tickets;
 
 use std::path::PathBuf;
