@@ -4,7 +4,8 @@
 //! `version (1) | key id length (1) | key id (1-16) | ticket id (16) | event id (16) |
 //!  seat index (u16 BE) | issued at (u32 BE, Unix seconds) | signature (64)`,
 //! the signature covering `"evently-ticket\0"` followed by every byte before it. With a two-byte
-//! key id that is 106 bytes, 142 characters: a version-7 QR code at error-correction level M.
+//! key id that is 106 bytes, 142 characters: a 49x49 (version 8) QR code at error-correction
+//! level M.
 //! Rotation: sign with a new key id, keep the old public key in `previous_keys` while its tickets
 //! are still in use.
 
