@@ -220,6 +220,11 @@ async fn up(mut settings: Settings) -> anyhow::Result<()> {
     if settings.jwt_secret.is_none() {
         settings.jwt_secret = Some(local_jwt_secret(&settings.data_dir)?);
     }
+    if settings.tickets.signing_key.is_none() {
+        settings.tickets.signing_key = Some(evently_runtime::tickets::signing::local_signing_key(
+            &settings.data_dir,
+        )?);
+    }
     let result = async {
         let (pool, nats) = connect(&settings).await?;
         evently_runtime::db::migrate(&pool).await?;

@@ -7,6 +7,7 @@ pub mod reservations;
 pub mod runner;
 pub mod status;
 pub mod sweeper;
+pub mod tickets;
 pub mod waitlist;
 
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub const ALL: &[&str] = &[
     reservations::NAME,
     waitlist::NAME,
     sweeper::NAME,
+    tickets::NAME,
     analytics::NAME,
 ];
 
@@ -97,6 +99,17 @@ pub fn spawn(
                     batch: settings.payments.sweep_batch,
                 };
                 set.spawn(sweeper.run(shutdown.clone()));
+            }
+            tickets::NAME => {
+                let keys = evently_runtime::tickets::TicketKeys::from_settings(&settings.tickets)?;
+                let handler =
+                    tickets::Tickets::new(pool.clone(), js.clone(), config.prefix.clone(), keys);
+                set.spawn(runner::run(
+                    js.clone(),
+                    config.clone(),
+                    handler,
+                    shutdown.clone(),
+                ));
             }
             other => bail!("unknown consumer {other:?}; known: {}", ALL.join(", ")),
         }

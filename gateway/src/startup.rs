@@ -74,6 +74,7 @@ impl Application {
             events: EventsCache::default(),
             limiter: RateLimiter::start(deps.pool.clone(), deps.shutdown.clone()),
             shutdown: deps.shutdown.clone(),
+            tickets: evently_runtime::tickets::TicketKeys::from_settings(&settings.tickets)?,
             settings: settings.clone(),
         });
         let acceptor = TcpListener::new(settings.http_addr)

@@ -28,6 +28,8 @@ pub struct AppState {
     pub users: Arc<crate::live_user::UserHub>,
     /// The payment provider (`EVENTLY_PAYMENTS__PROVIDER`).
     pub payments: Arc<dyn evently_runtime::payments::PaymentProvider>,
+    /// Ticket signing and verification keys.
+    pub tickets: evently_runtime::tickets::TicketKeys,
     /// Fires when the gateway stops: long-lived responses (live streams) end.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -8,6 +8,7 @@ pub mod nats;
 pub mod payments;
 pub mod settings;
 pub mod telemetry;
+pub mod tickets;
 pub mod trace_context;
 
 pub use settings::Settings;

@@ -54,6 +54,13 @@ const CONSUMERS: &[(&str, Definition)] = &[
             text: include_str!("../../nats/consumers/EVENTLY_EVT/waitlist.json"),
         },
     ),
+    (
+        "EVENTLY_EVT",
+        Definition {
+            file: "nats/consumers/EVENTLY_EVT/tickets.json",
+            text: include_str!("../../nats/consumers/EVENTLY_EVT/tickets.json"),
+        },
+    ),
 ];
 
 /// Connects to NATS with a name that shows in the server's monitoring. `url` may list several

@@ -68,6 +68,9 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub payments: PaymentSettings,
     pub waitlist: WaitlistSettings,
+    /// Ticket signing keys (`EVENTLY_TICKETS__*`).
+    #[serde(default)]
+    pub tickets: crate::tickets::TicketSettings,
 }
 
 /// Holds, payments and webhooks.
@@ -185,6 +188,7 @@ impl Default for Settings {
             security: SecuritySettings::default(),
             payments: PaymentSettings::default(),
             waitlist: WaitlistSettings::default(),
+            tickets: crate::tickets::TicketSettings::default(),
         }
     }
 }
@@ -270,6 +274,7 @@ impl Settings {
         if !(1..=5).contains(&self.nats_replicas) {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
         }
+        self.tickets.validate()?;
         Ok(())
     }
 

@@ -3,7 +3,10 @@
 
 use schemars::{JsonSchema, schema_for};
 
-use crate::{BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged};
+use crate::{
+    BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged, TicketsIssued,
+    TicketsVoided,
+};
 
 /// `(file name, pretty JSON)` for every message schema.
 pub fn all() -> Vec<(&'static str, String)> {
@@ -17,6 +20,8 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("event-cancelled.json", render::<EventCancelled>()),
         ("waitlist-event.json", render::<crate::WaitlistEvent>()),
         ("payment-event.json", render::<crate::PaymentEvent>()),
+        ("tickets-issued.json", render::<TicketsIssued>()),
+        ("tickets-voided.json", render::<TicketsVoided>()),
     ]
 }
 
@@ -30,6 +35,13 @@ pub const SUBJECTS: &[(&str, &str)] = &[
     ("evt.event.updated.*", "event-capacity-changed.json"),
     ("evt.event.update_rejected.*", "event-capacity-changed.json"),
     ("evt.event.cancelled.*", "event-cancelled.json"),
+    ("cmd.payment.*.*", "booking-command.json"),
+    ("cmd.hold.*.*", "booking-command.json"),
+    ("cmd.waitlist.*.*", "booking-command.json"),
+    ("evt.waitlist.*.*", "waitlist-event.json"),
+    ("evt.payment.*.*", "payment-event.json"),
+    ("evt.ticket.issued.*", "tickets-issued.json"),
+    ("evt.ticket.voided.*", "tickets-voided.json"),
 ];
 
 /// The schema file of `subject` (with or without its prefix), if it is one of Evently's.

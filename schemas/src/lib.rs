@@ -9,6 +9,7 @@ pub mod events;
 pub mod json_schema;
 pub mod payments;
 pub mod subjects;
+pub mod tickets;
 pub mod waitlist;
 
 pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
@@ -20,6 +21,7 @@ pub use payments::{
     ConfirmPayment, ExpireHold, PaymentEvent, PaymentSnapshot, PaymentStatus, payment_id,
 };
 pub use subjects::{Prefix, PrefixError};
+pub use tickets::{TicketSummary, TicketsIssued, TicketsVoided};
 pub use waitlist::{
     ClaimOffer, ExpireOffer, JoinWaitlist, LeaveWaitlist, WaitlistEntrySnapshot, WaitlistEvent,
     WaitlistStatus,

@@ -135,6 +135,16 @@ impl Prefix {
         format!("{}.evt.payment.>", self.0)
     }
 
+    /// `<prefix>.evt.ticket.issued.<event_id>`
+    pub fn ticket_issued(&self, event_id: Uuid) -> String {
+        format!("{}.evt.ticket.issued.{event_id}", self.0)
+    }
+
+    /// `<prefix>.evt.ticket.voided.<event_id>`
+    pub fn ticket_voided(&self, event_id: Uuid) -> String {
+        format!("{}.evt.ticket.voided.{event_id}", self.0)
+    }
+
     pub fn dlq(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.0)
     }

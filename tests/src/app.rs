@@ -157,6 +157,10 @@ impl TestApp {
                 booking_rate_limit: 100_000,
                 ..Default::default()
             },
+            tickets: evently_runtime::tickets::TicketSettings {
+                signing_key: Some(evently_runtime::tickets::signing::generate_seed()),
+                ..Default::default()
+            },
             ..Settings::default()
         };
         (options.configure)(&mut settings);
@@ -251,6 +255,20 @@ impl TestApp {
 
     /// Starts a second instance of every consumer (and the sweeper), as another process would.
     pub fn start_second_consumers(&mut self) {
+        self.second = Some(self.spawn_consumer_set());
+    }
+
+    /// Kills the second set of consumers where they stand.
+    pub async fn kill_second_consumers(&mut self) {
+        if let Some((_, mut set)) = self.second.take() {
+            set.abort_all();
+            while set.join_next().await.is_some() {}
+        }
+    }
+
+    /// Starts one more instance of every consumer (sharing their durables with the running ones);
+    /// stop it by cancelling the token.
+    pub fn spawn_consumer_set(&self) -> (CancellationToken, JoinSet<anyhow::Result<()>>) {
         let token = self.shutdown.child_token();
         let mut set = JoinSet::new();
         evently_consumers::spawn(
@@ -261,16 +279,8 @@ impl TestApp {
             self.nats_client.clone(),
             token.clone(),
         )
-        .expect("starting consumers");
-        self.second = Some((token, set));
-    }
-
-    /// Kills the second set of consumers where they stand.
-    pub async fn kill_second_consumers(&mut self) {
-        if let Some((_, mut set)) = self.second.take() {
-            set.abort_all();
-            while set.join_next().await.is_some() {}
-        }
+        .expect("starting another consumer set");
+        (token, set)
     }
 
     /// Kills the consumers where they stand, as a crash would: no batch is finished, nothing is

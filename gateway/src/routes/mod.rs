@@ -14,6 +14,7 @@ pub mod events;
 pub mod health;
 pub mod me_live;
 pub mod payments;
+pub mod tickets;
 pub mod venues;
 pub mod waitlist;
 
@@ -29,6 +30,7 @@ pub fn api() -> Router {
         .push(payments::router())
         .push(waitlist::router())
         .push(me_live::router())
+        .push(tickets::router())
 }
 
 /// Writes `body` as JSON with `status`.

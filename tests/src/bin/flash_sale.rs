@@ -1,10 +1,14 @@
 //! The flash-sale load generator: an event with N seats, M users each booking one seat over HTTP
 //! from C concurrent connections against a running Evently (`evently up`). Prints requests/s,
 //! decided bookings/s, POST latency percentiles, the time until every request is decided, and the
-//! confirmed/rejected/error counts, checking in PostgreSQL that no seat was oversold.
+//! confirmed/rejected/error counts, checking in PostgreSQL that no seat was oversold. Then the
+//! tickets: issued/s, confirmation-to-ticket lag, one per seat, and check-in scans/s (`tickets.rs`).
 //!
 //! Users are inserted straight into PostgreSQL and their tokens minted with the server's signing
 //! secret (50,000 argon2 registrations would measure argon2, not booking).
+
+#[path = "flash_sale/tickets.rs"]
+mod tickets;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -324,7 +328,15 @@ async fn main() -> anyhow::Result<()> {
     if oversold || tally.confirmed != expected || confirmed_in_db as u64 != expected {
         bail!("wrong result: expected {expected} confirmed");
     }
-    Ok(())
+    tickets::report(tickets::Door {
+        http: &http,
+        pool: &pool,
+        base_url: &args.base_url,
+        event,
+        organizer_token: &organizer_token,
+        connections: args.connections,
+    })
+    .await
 }
 
 async fn fire(

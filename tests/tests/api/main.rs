@@ -13,5 +13,6 @@ mod live_user;
 mod operations;
 mod payments;
 mod security;
+mod tickets;
 mod waitlist;
 mod waitlist_events;

@@ -147,10 +147,10 @@ async fn the_consumer_backlog_shows_in_nats_status_and_in_the_metrics() {
 }
 
 /// The trace id of a booking request (`x-trace-id`) travels in the `traceparent` header of the
-/// command it published and of the domain event the reservations consumer published, each hop
-/// with a span of its own.
+/// command it published, of the domain event the reservations consumer published and of the
+/// ticket event the tickets consumer published, each hop with a span of its own.
 #[tokio::test]
-async fn a_booking_keeps_one_trace_id_from_the_request_through_the_consumers_events() {
+async fn a_booking_keeps_one_trace_id_from_the_request_to_its_ticket() {
     let app = TestApp::spawn().await;
     let organizer = app.user_with_role("organizer").await;
     let event = app.create_event(&organizer, 5, 0).await;
@@ -188,9 +188,23 @@ async fn a_booking_keeps_one_trace_id_from_the_request_through_the_consumers_eve
             .booking_event(evently_schemas::BookingStatus::Confirmed, event),
     )
     .await;
+    app.eventually("the tickets consumer issues the ticket", || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tickets")
+            .fetch_one(&app.pool)
+            .await
+            .expect("tickets")
+            == 1
+    })
+    .await;
+    let ticket = traceparent(app.prefix.evt_stream(), app.prefix.ticket_issued(event)).await;
     let id = evently_runtime::trace_context::trace_id_of;
     assert_eq!(id(&command), Some(trace_id.as_str()), "{command}");
     assert_eq!(id(&confirmed), Some(trace_id.as_str()), "{confirmed}");
+    assert_eq!(id(&ticket), Some(trace_id.as_str()), "{ticket}");
+    assert_ne!(
+        confirmed, ticket,
+        "the tickets consumer's step is a span of its own"
+    );
     assert_ne!(
         command, confirmed,
         "the consumer's step is a span of its own"
