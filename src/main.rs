@@ -158,6 +158,10 @@ async fn up(mut settings: Settings) -> anyhow::Result<()> {
     if settings.jwt_secret.is_none() {
         settings.jwt_secret = Some(local_jwt_secret(&settings.data_dir)?);
     }
+    if settings.notifications.vapid_private_key.is_none() {
+        settings.notifications.vapid_private_key =
+            Some(evently_runtime::vapid::local_key(&settings.data_dir)?);
+    }
     let result = async {
         let (pool, nats) = connect(&settings).await?;
         evently_runtime::db::migrate(&pool).await?;

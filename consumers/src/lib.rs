@@ -1,6 +1,7 @@
 //! Evently's durable JetStream consumers, one module each, and the runner they share.
 
 pub mod dead_letters;
+pub mod notifications;
 pub mod reservations;
 pub mod runner;
 
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 pub use runner::{Handler, Incoming, Outcome, RunnerConfig, Step};
 
 /// Every consumer this crate runs, by durable name.
-pub const ALL: &[&str] = &[reservations::NAME];
+pub const ALL: &[&str] = &[reservations::NAME, notifications::NAME];
 
 /// Starts the named consumers (all when `names` is empty) as tasks of `set`; each runs until
 /// `shutdown` fires.
@@ -53,6 +54,19 @@ pub fn spawn(
                     handler,
                     shutdown.clone(),
                 ));
+            }
+            notifications::NAME => {
+                let handler = notifications::Notifications::new(
+                    pool.clone(),
+                    js.clone(),
+                    config.prefix.clone(),
+                    &settings.notifications,
+                )?;
+                let config = RunnerConfig {
+                    batch_size: settings.notifications.batch_size,
+                    ..config.clone()
+                };
+                set.spawn(runner::run(js.clone(), config, handler, shutdown.clone()));
             }
             other => bail!("unknown consumer {other:?}; known: {}", ALL.join(", ")),
         }

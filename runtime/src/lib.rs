@@ -5,7 +5,9 @@ pub mod db;
 pub mod identity;
 pub mod local;
 pub mod nats;
+pub mod notify_settings;
 pub mod settings;
 pub mod telemetry;
+pub mod vapid;
 
 pub use settings::Settings;

@@ -32,13 +32,22 @@ const STREAMS: &[Definition] = &[
 ];
 
 /// `(stream, definition)` of every durable consumer.
-const CONSUMERS: &[(&str, Definition)] = &[(
-    "EVENTLY_CMD",
-    Definition {
-        file: "nats/consumers/EVENTLY_CMD/reservations.json",
-        text: include_str!("../../nats/consumers/EVENTLY_CMD/reservations.json"),
-    },
-)];
+const CONSUMERS: &[(&str, Definition)] = &[
+    (
+        "EVENTLY_CMD",
+        Definition {
+            file: "nats/consumers/EVENTLY_CMD/reservations.json",
+            text: include_str!("../../nats/consumers/EVENTLY_CMD/reservations.json"),
+        },
+    ),
+    (
+        "EVENTLY_EVT",
+        Definition {
+            file: "nats/consumers/EVENTLY_EVT/notifications.json",
+            text: include_str!("../../nats/consumers/EVENTLY_EVT/notifications.json"),
+        },
+    ),
+];
 
 /// Connects to NATS with a name that shows in the server's monitoring.
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<async_nats::Client> {

@@ -63,6 +63,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub consumer: ConsumerSettings,
     pub security: SecuritySettings,
+    pub notifications: crate::notify_settings::NotificationSettings,
 }
 
 /// Account and HTTP security: refresh tokens, lockout, rate limits, CORS, headers, timeouts.
@@ -135,6 +136,7 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             consumer: ConsumerSettings::default(),
             security: SecuritySettings::default(),
+            notifications: Default::default(),
         }
     }
 }
@@ -208,6 +210,7 @@ impl Settings {
         if sec.request_timeout_secs * 1000 <= self.decision_wait_ms {
             bail!("EVENTLY_SECURITY__REQUEST_TIMEOUT_SECS must exceed EVENTLY_DECISION_WAIT_MS");
         }
+        self.notifications.validate()?;
         if !(1..=5).contains(&self.nats_replicas) {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
         }

@@ -3,6 +3,7 @@
 
 use schemars::{JsonSchema, schema_for};
 
+use crate::NotificationSent;
 use crate::{BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged};
 
 /// `(file name, pretty JSON)` for every message schema.
@@ -15,6 +16,7 @@ pub fn all() -> Vec<(&'static str, String)> {
             render::<EventCapacityChanged>(),
         ),
         ("event-cancelled.json", render::<EventCancelled>()),
+        ("notification-sent.json", render::<NotificationSent>()),
     ]
 }
 

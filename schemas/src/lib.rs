@@ -7,6 +7,7 @@ pub mod booking;
 pub mod commands;
 pub mod events;
 pub mod json_schema;
+pub mod notifications;
 pub mod subjects;
 
 pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
@@ -14,4 +15,5 @@ pub use commands::{
     BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, ReserveSeats,
 };
 pub use events::{Availability, BookingEvent, EventCancelled, EventCapacityChanged};
+pub use notifications::NotificationSent;
 pub use subjects::{Prefix, PrefixError};

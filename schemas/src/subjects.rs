@@ -99,6 +99,11 @@ impl Prefix {
         format!("{}.evt.event.>", self.0)
     }
 
+    /// `<prefix>.evt.notification.sent.<channel>`
+    pub fn notification_sent(&self, channel: &str) -> String {
+        format!("{}.evt.notification.sent.{channel}", self.0)
+    }
+
     pub fn dlq(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.0)
     }

@@ -28,6 +28,8 @@ pub struct TestOptions {
     pub batch_size: usize,
     /// Last word on the settings, e.g. tight security limits.
     pub configure: fn(&mut Settings),
+    /// Notification settings (SMTP receiver, VAPID key) of this app.
+    pub notifications: Option<evently_runtime::notify_settings::NotificationSettings>,
 }
 
 impl Default for TestOptions {
@@ -38,6 +40,7 @@ impl Default for TestOptions {
             decision_wait_ms: 10_000,
             batch_size: 256,
             configure: |_| {},
+            notifications: None,
         }
     }
 }
@@ -103,6 +106,7 @@ impl TestApp {
 
     async fn try_spawn(options: TestOptions) -> anyhow::Result<Self> {
         evently_runtime::telemetry::init_logging();
+        evently_runtime::vapid::install_crypto_provider();
         let store = tempfile::tempdir()?;
         let binary =
             evently_runtime::local::nats_server_binary(&workspace_root().join(".evently"))?;
@@ -139,6 +143,9 @@ impl TestApp {
             },
             ..Settings::default()
         };
+        if let Some(n) = options.notifications.clone() {
+            settings.notifications = n;
+        }
         (options.configure)(&mut settings);
         settings.validate()?;
         let settings = Arc::new(settings);

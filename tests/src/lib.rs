@@ -2,3 +2,5 @@
 //! consumers in-process) against real PostgreSQL and a real nats-server of its own.
 
 pub mod app;
+pub mod push_service;
+pub mod smtp_sink;

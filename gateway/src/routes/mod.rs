@@ -10,6 +10,8 @@ pub mod bookings;
 pub mod event_edit;
 pub mod events;
 pub mod health;
+pub mod notifications;
+pub mod push;
 pub mod venues;
 
 /// Every `/api/v1` route.
@@ -20,6 +22,8 @@ pub fn api() -> Router {
         .push(venues::router())
         .push(events::router())
         .push(bookings::router())
+        .push(notifications::router())
+        .push(push::router())
 }
 
 /// Writes `body` as JSON with `status`.

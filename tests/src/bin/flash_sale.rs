@@ -148,6 +148,7 @@ struct Tally {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    evently_runtime::vapid::install_crypto_provider();
     let secret = match &args.jwt_secret {
         Some(s) => s.clone(),
         None => std::fs::read_to_string(PathBuf::from(".evently/jwt_secret"))

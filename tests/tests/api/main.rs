@@ -6,5 +6,6 @@ mod bookings;
 mod events;
 mod failures;
 mod input;
+mod notifications;
 mod operations;
 mod security;
