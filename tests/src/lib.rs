@@ -2,5 +2,6 @@
 //! consumers in-process) against real PostgreSQL and a real nats-server of its own.
 
 pub mod app;
+pub mod notify_bench;
 pub mod push_service;
 pub mod smtp_sink;

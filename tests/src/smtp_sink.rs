@@ -58,7 +58,12 @@ impl Drop for SmtpSink {
 impl SmtpSink {
     /// Listens on 127.0.0.1, a free port.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(0).await
+    }
+
+    /// Listens on 127.0.0.1:`port` (0: a free one).
+    pub async fn start_on(port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared::default());
         let accept = shared.clone();
