@@ -57,14 +57,14 @@ impl Default for NotificationSettings {
             smtp_tls: SmtpTls::default(),
             smtp_username: None,
             smtp_password: None,
-            smtp_pool_size: 8,
+            smtp_pool_size: 16,
             smtp_timeout_secs: 10,
             from: "Evently <no-reply@evently.local>".into(),
             vapid_private_key: None,
             vapid_subject: "mailto:ops@evently.local".into(),
             push_timeout_secs: 10,
             public_url: "http://127.0.0.1:8080".into(),
-            concurrency: 16,
+            concurrency: 32,
             batch_size: 64,
         }
     }

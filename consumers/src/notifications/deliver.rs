@@ -2,9 +2,13 @@
 //! then a Web Push to every subscription. Each delivery goes through the ledger (claim, send,
 //! mark), so a channel already served is never served again when the domain event comes back.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use evently_schemas::NotificationSent;
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -15,8 +19,12 @@ use super::plan::{Notice, time};
 use super::push::{PushOutcome, Pusher, Subscription};
 use super::templates::{Rendered, Templates};
 
+/// How long an event's name and time are reused (an edit shows in messages after this).
+const EVENT_CACHE_TTL: Duration = Duration::from_secs(10);
+
 pub struct Deliverer {
     pub pool: PgPool,
+    pub events: Mutex<HashMap<Uuid, (Instant, EventInfo)>>,
     pub templates: Templates,
     pub mailer: Option<Mailer>,
     pub pusher: Option<Pusher>,
@@ -39,10 +47,12 @@ struct Recipient {
     by_email: bool,
     by_push: bool,
     in_app: bool,
+    /// The push subscriptions (when push is on), as JSON.
+    subscriptions: sqlx::types::Json<Vec<Subscription>>,
 }
 
-#[derive(sqlx::FromRow)]
-struct EventInfo {
+#[derive(Clone, sqlx::FromRow)]
+pub struct EventInfo {
     name: String,
     starts_at: DateTime<Utc>,
     venue: Option<String>,
@@ -106,9 +116,9 @@ impl Deliverer {
             (_, false) => {}
             (None, true) => {}
             (Some(pusher), true) => {
-                for sub in self.subscriptions(notice.user_id).await? {
+                for sub in &recipient.subscriptions.0 {
                     let target = key("push", sub.id.to_string());
-                    self.push(pusher, notice, &sub, &rendered, &data, &target, &mut out)
+                    self.push(pusher, notice, sub, &rendered, &data, &target, &mut out)
                         .await?;
                 }
             }
@@ -247,7 +257,10 @@ impl Deliverer {
     async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
         sqlx::query_as(
             "SELECT u.email, u.name, coalesce(p.email, true) AS by_email, coalesce(p.push, true) AS by_push, \
-             coalesce(p.in_app, true) AS in_app \
+             coalesce(p.in_app, true) AS in_app, \
+             (SELECT coalesce(json_agg(json_build_object('id', s.id, 'endpoint', s.endpoint, 'p256dh', s.p256dh, \
+             'auth', s.auth) ORDER BY s.created_at), '[]') FROM push_subscriptions s \
+             WHERE s.user_id = u.id AND coalesce(p.push, true)) AS subscriptions \
              FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1",
         )
         .bind(user_id)
@@ -256,23 +269,33 @@ impl Deliverer {
         .context("loading a recipient")
     }
 
-    async fn subscriptions(&self, user_id: Uuid) -> anyhow::Result<Vec<Subscription>> {
-        sqlx::query_as("SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .context("loading push subscriptions")
+    /// The event a notice is about; cached briefly (a sale notifies thousands about one event).
+    async fn event(&self, id: Uuid) -> anyhow::Result<Option<EventInfo>> {
+        if let Some((at, info)) = self.events.lock().get(&id)
+            && at.elapsed() < EVENT_CACHE_TTL
+        {
+            return Ok(Some(info.clone()));
+        }
+        let info: Option<EventInfo> = sqlx::query_as(
+            "SELECT e.name, e.starts_at, v.name AS venue FROM events e LEFT JOIN venues v ON v.id = e.venue_id WHERE e.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("loading the notice's event")?;
+        if let Some(info) = &info {
+            let mut cache = self.events.lock();
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(id, (Instant::now(), info.clone()));
+        }
+        Ok(info)
     }
 
     /// The template data: the notice's, plus `user`, `event` and `url`.
     async fn data(&self, notice: &Notice, recipient: &Recipient) -> anyhow::Result<Value> {
-        let event: Option<EventInfo> = sqlx::query_as(
-            "SELECT e.name, e.starts_at, v.name AS venue FROM events e LEFT JOIN venues v ON v.id = e.venue_id WHERE e.id = $1",
-        )
-        .bind(notice.event_id)
-        .fetch_optional(&self.pool)
-        .await
-        .context("loading the notice's event")?;
+        let event = self.event(notice.event_id).await?;
         let mut data = notice.data.clone();
         if !data.is_object() {
             data = json!({});

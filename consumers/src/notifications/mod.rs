@@ -47,6 +47,7 @@ impl Notifications {
     ) -> anyhow::Result<Self> {
         let deliverer = Deliverer {
             pool,
+            events: Default::default(),
             templates: templates::Templates::load()?,
             mailer: email::Mailer::from_settings(settings)?,
             pusher: push::Pusher::from_settings(settings)?,

@@ -6,19 +6,21 @@
 //! The VAPID JWT is signed here rather than with `web-push-native`'s `with_vapid`, whose `aud`
 //! drops the endpoint's port (the origin `http://127.0.0.1:8443` would become `http://127.0.0.1`).
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use evently_runtime::notify_settings::NotificationSettings;
+use parking_lot::Mutex;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use uuid::Uuid;
 use web_push_native::jwt_simple::prelude::{Claims, ECDSAP256KeyPairLike, ES256KeyPair};
 use web_push_native::{Auth, WebPushBuilder, p256};
 
 /// A browser's push subscription.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Subscription {
     pub id: Uuid,
     pub endpoint: String,
@@ -63,9 +65,14 @@ impl Urgency {
     }
 }
 
+/// How long one signed VAPID JWT is reused for an origin (it is valid for 12 hours).
+const JWT_REUSE: Duration = Duration::from_secs(3600);
+
 pub struct Pusher {
     client: reqwest::Client,
     key: ES256KeyPair,
+    /// Signed JWTs by push service origin: one ECDSA signature per origin and hour, not per push.
+    jwts: Mutex<HashMap<String, (Instant, String)>>,
     /// base64url of the uncompressed public key (the `k=` of the VAPID header).
     public_key: String,
     subject: String,
@@ -91,6 +98,7 @@ impl Pusher {
         Ok(Some(Self {
             client,
             key,
+            jwts: Mutex::default(),
             public_key,
             subject: s.vapid_subject.clone(),
         }))
@@ -167,6 +175,21 @@ impl Pusher {
     fn vapid_jwt(&self, endpoint: &str) -> anyhow::Result<String> {
         let url = reqwest::Url::parse(endpoint).context("the subscription's endpoint")?;
         let origin = url.origin().ascii_serialization();
+        if let Some((at, jwt)) = self.jwts.lock().get(&origin)
+            && at.elapsed() < JWT_REUSE
+        {
+            return Ok(jwt.clone());
+        }
+        let jwt = self.sign(&origin)?;
+        let mut jwts = self.jwts.lock();
+        if jwts.len() > 1000 {
+            jwts.clear();
+        }
+        jwts.insert(origin, (Instant::now(), jwt.clone()));
+        Ok(jwt)
+    }
+
+    fn sign(&self, origin: &str) -> anyhow::Result<String> {
         let claims = Claims::create(web_push_native::jwt_simple::prelude::Duration::from_hours(
             12,
         ))
