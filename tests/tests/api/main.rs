@@ -9,3 +9,4 @@ mod input;
 mod notifications;
 mod operations;
 mod security;
+mod web_push;

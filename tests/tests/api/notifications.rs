@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use evently_runtime::notify_settings::{NotificationSettings, SmtpTls};
 use evently_tests::app::{TestApp, TestOptions, TestUser};
 use evently_tests::push_service::{PushService, SubscriberKeys};
+
+use super::web_push::subscribe;
 use evently_tests::smtp_sink::{Mode, SmtpSink};
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn settings(sink: &SmtpSink) -> NotificationSettings {
+pub(crate) fn settings(sink: &SmtpSink) -> NotificationSettings {
     NotificationSettings {
         smtp_host: Some("127.0.0.1".into()),
         smtp_port: Some(sink.port),
@@ -24,7 +26,7 @@ fn settings(sink: &SmtpSink) -> NotificationSettings {
     }
 }
 
-async fn spawn(sink: &SmtpSink) -> TestApp {
+pub(crate) async fn spawn(sink: &SmtpSink) -> TestApp {
     TestApp::spawn_with(TestOptions {
         notifications: Some(settings(sink)),
         ..Default::default()
@@ -33,7 +35,7 @@ async fn spawn(sink: &SmtpSink) -> TestApp {
 }
 
 /// Books one seat of a free event (confirmed at once); returns the booking id.
-async fn book_confirmed(app: &TestApp, user: &TestUser, event: Uuid) -> Uuid {
+pub(crate) async fn book_confirmed(app: &TestApp, user: &TestUser, event: Uuid) -> Uuid {
     let res = app.book(user, event, 1, None).await;
     assert_eq!(res.status(), 201);
     let body: Value = res.json().await.expect("json");
@@ -45,7 +47,7 @@ async fn book_confirmed(app: &TestApp, user: &TestUser, event: Uuid) -> Uuid {
 }
 
 /// Waits until the notifications consumer has nothing pending or unacknowledged.
-async fn drained(app: &TestApp) {
+pub(crate) async fn drained(app: &TestApp) {
     let js = evently_runtime::nats::jetstream(app.nats_client());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -68,7 +70,7 @@ async fn drained(app: &TestApp) {
     }
 }
 
-async fn notifications(app: &TestApp, user: &TestUser, query: &str) -> Vec<Value> {
+pub(crate) async fn notifications(app: &TestApp, user: &TestUser, query: &str) -> Vec<Value> {
     let res = app
         .get(&format!("/me/notifications{query}"), Some(&user.token))
         .await;
@@ -77,7 +79,11 @@ async fn notifications(app: &TestApp, user: &TestUser, query: &str) -> Vec<Value
     body["items"].as_array().cloned().unwrap_or_default()
 }
 
-async fn delivery_status(app: &TestApp, user: &TestUser, channel: &str) -> Option<(String, i32)> {
+pub(crate) async fn delivery_status(
+    app: &TestApp,
+    user: &TestUser,
+    channel: &str,
+) -> Option<(String, i32)> {
     sqlx::query_as(
         "SELECT status, attempts FROM notification_deliveries WHERE user_id = $1 AND channel = $2",
     )
@@ -217,111 +223,6 @@ async fn a_permanent_smtp_refusal_is_recorded_as_failed_and_not_retried() {
     app.shutdown().await;
 }
 
-async fn subscribe(app: &TestApp, user: &TestUser, endpoint: &str, keys: &SubscriberKeys) -> Uuid {
-    let res = app
-        .post(
-            "/me/push-subscriptions",
-            Some(&user.token),
-            &json!({"endpoint": endpoint, "keys": keys.json()}),
-        )
-        .await;
-    assert_eq!(
-        res.status(),
-        201,
-        "{}",
-        res.text().await.unwrap_or_default()
-    );
-    let body: Value = res.json().await.expect("json");
-    body["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("id")
-}
-
-async fn public_key(app: &TestApp) -> String {
-    let res = app.get("/push/public-key", None).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.expect("json");
-    body["public_key"].as_str().expect("key").to_owned()
-}
-
-#[tokio::test]
-async fn a_web_push_is_signed_with_vapid_and_decrypts_to_the_booking_message() {
-    let sink = SmtpSink::start().await.expect("sink");
-    let push = PushService::start().await.expect("push service");
-    let app = spawn(&sink).await;
-    let organizer = app.user_with_role("organizer").await;
-    let user = app.register().await;
-    let keys = SubscriberKeys::generate();
-    subscribe(&app, &user, &push.endpoint("a"), &keys).await;
-    let event = app.create_event(&organizer, 10, 0).await;
-    let booking = book_confirmed(&app, &user, event).await;
-
-    app.eventually("the push arrives", || async { push.count() == 1 })
-        .await;
-    let request = push.requests().remove(0);
-    let plaintext = request
-        .verify(&public_key(&app).await, &push.origin, &keys)
-        .expect("verifies and decrypts");
-    let message: Value = serde_json::from_slice(&plaintext).expect("json payload");
-    assert_eq!(message["kind"], "booking_confirmed");
-    assert_eq!(message["data"]["booking"]["id"], booking.to_string());
-    assert_eq!(message["title"], "Booking confirmed");
-    assert_eq!(request.header("urgency"), Some("normal"));
-    assert_eq!(request.header("ttl"), Some("86400"));
-    assert!(request.header("topic").is_some_and(|t| t.len() == 32));
-    // Another subscriber's keys cannot read it.
-    assert!(
-        request
-            .verify(
-                &public_key(&app).await,
-                &push.origin,
-                &SubscriberKeys::generate()
-            )
-            .is_err()
-    );
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_push_service_answering_410_gets_its_subscription_deleted() {
-    let sink = SmtpSink::start().await.expect("sink");
-    let push = PushService::start().await.expect("push service");
-    push.answer(410);
-    let app = spawn(&sink).await;
-    let organizer = app.user_with_role("organizer").await;
-    let user = app.register().await;
-    let id = subscribe(
-        &app,
-        &user,
-        &push.endpoint("gone"),
-        &SubscriberKeys::generate(),
-    )
-    .await;
-    let event = app.create_event(&organizer, 10, 0).await;
-    book_confirmed(&app, &user, event).await;
-
-    app.eventually("the subscription is deleted", || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM push_subscriptions WHERE id = $1")
-            .bind(id)
-            .fetch_one(&app.pool)
-            .await
-            .expect("count")
-            == 0
-    })
-    .await;
-    assert_eq!(push.count(), 1);
-    let res = app
-        .http
-        .delete(app.url(&format!("/me/push-subscriptions/{id}")))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("DELETE");
-    assert_eq!(res.status(), 404);
-    app.shutdown().await;
-}
-
 #[tokio::test]
 async fn a_republished_domain_event_sends_no_second_email_or_push() {
     let sink = SmtpSink::start().await.expect("sink");
@@ -344,7 +245,17 @@ async fn a_republished_domain_event_sends_no_second_email_or_push() {
     .await;
     drained(&app).await;
 
-    // The same event again, under a message id the duplicate window has never seen.
+    republish_confirmation(&app, event).await;
+    drained(&app).await;
+    assert_eq!(sink.count(), 1);
+    assert_eq!(push.count(), 1);
+    assert_eq!(notifications(&app, &user, "").await.len(), 1);
+    app.shutdown().await;
+}
+
+/// Publishes the event's last confirmation again, under a message id the duplicate window has
+/// never seen.
+pub(crate) async fn republish_confirmation(app: &TestApp, event: Uuid) {
     let js = evently_runtime::nats::jetstream(app.nats_client());
     let subject = app
         .prefix
@@ -368,9 +279,47 @@ async fn a_republished_domain_event_sends_no_second_email_or_push() {
         .await
         .expect("ack");
     assert!(!ack.duplicate);
+}
+
+#[tokio::test]
+async fn a_crash_between_send_and_record_resends_with_the_same_message_id() {
+    let sink = SmtpSink::start().await.expect("sink");
+    let app = spawn(&sink).await;
+    let organizer = app.user_with_role("organizer").await;
+    let user = app.register().await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    book_confirmed(&app, &user, event).await;
+    app.eventually("the email", || async { sink.count() == 1 })
+        .await;
     drained(&app).await;
-    assert_eq!(sink.count(), 1);
-    assert_eq!(push.count(), 1);
+    // As if the process died after the SMTP server took the email, before the ledger said `sent`.
+    sqlx::query("UPDATE notification_deliveries SET status = 'pending', claimed_until = NULL WHERE user_id = $1 AND channel = 'email'")
+        .bind(user.id)
+        .execute(&app.pool)
+        .await
+        .expect("rewind");
+    republish_confirmation(&app, event).await;
+    app.eventually("the re-send", || async { sink.count() == 2 })
+        .await;
+    drained(&app).await;
+    let ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| {
+            MessageParser::default()
+                .parse(&m.data)
+                .and_then(|p| p.message_id().map(str::to_owned))
+                .expect("message id")
+        })
+        .collect();
+    assert_eq!(
+        ids[0], ids[1],
+        "the receiver can drop the copy by its Message-ID"
+    );
+    assert_eq!(
+        delivery_status(&app, &user, "email").await,
+        Some(("sent".into(), 2))
+    );
     assert_eq!(notifications(&app, &user, "").await.len(), 1);
     app.shutdown().await;
 }
@@ -466,39 +415,5 @@ async fn cancelling_an_event_notifies_each_holder_once() {
             [json!("event_cancelled"), json!("booking_confirmed")]
         );
     }
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_push_subscription_with_a_bad_endpoint_or_keys_is_refused_naming_the_field() {
-    let app = TestApp::spawn().await;
-    let user = app.register().await;
-    let good = SubscriberKeys::generate().json();
-    let cases = [
-        (
-            json!({"endpoint": "http://example.com/push", "keys": good}),
-            "endpoint",
-        ),
-        (
-            json!({"endpoint": "https://push.example/x", "keys": {"p256dh": "AAAA", "auth": good["auth"]}}),
-            "keys.p256dh",
-        ),
-        (
-            json!({"endpoint": "https://push.example/x", "keys": {"p256dh": good["p256dh"], "auth": "!!"}}),
-            "keys.auth",
-        ),
-    ];
-    for (body, field) in cases {
-        let res = app
-            .post("/me/push-subscriptions", Some(&user.token), &body)
-            .await;
-        assert_eq!(res.status(), 422, "{field}");
-        let problem: Value = res.json().await.expect("json");
-        assert!(problem["errors"][field].is_string(), "{field}: {problem}");
-    }
-    // Without a VAPID key there is no public key to subscribe with.
-    assert_eq!(app.get("/push/public-key", None).await.status(), 404);
-    let res = app.post("/me/push-subscriptions", None, &json!({})).await;
-    assert_eq!(res.status(), 401);
     app.shutdown().await;
 }
