@@ -94,14 +94,21 @@ impl Inner {
         let Some((aggregate, verb)) = kind_of(&self.prefix, &message.subject) else {
             return Outcome::Done;
         };
-        let notices =
-            match plan::plan(&self.deliverer.pool, aggregate, verb, &message.payload).await {
-                Ok(n) => n,
-                Err(PlanError::Invalid(e)) => {
-                    return Outcome::Reject(e.context("undecodable domain event"));
-                }
-                Err(PlanError::Unavailable(e)) => return Outcome::Retry(e),
-            };
+        let notices = match plan::plan(
+            &self.deliverer.pool,
+            aggregate,
+            verb,
+            &message.payload,
+            message.message_id.as_deref(),
+        )
+        .await
+        {
+            Ok(n) => n,
+            Err(PlanError::Invalid(e)) => {
+                return Outcome::Reject(e.context("undecodable domain event"));
+            }
+            Err(PlanError::Unavailable(e)) => return Outcome::Retry(e),
+        };
         let mut sent = Vec::new();
         let mut retry: Option<anyhow::Error> = None;
         for notice in &notices {

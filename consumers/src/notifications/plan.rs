@@ -85,12 +85,14 @@ fn decode<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, PlanError
     serde_json::from_slice(payload).map_err(|e| PlanError::Invalid(e.into()))
 }
 
-/// The notices of one domain event, from its subject's `<aggregate>.<verb>` and payload.
+/// The notices of one domain event, from its subject's `<aggregate>.<verb>` and payload;
+/// `message_id` (its `Nats-Msg-Id`) names it when its content has no id of its own.
 pub async fn plan(
     pool: &PgPool,
     aggregate: &str,
     verb: &str,
     payload: &[u8],
+    message_id: Option<&str>,
 ) -> Result<Vec<Notice>, PlanError> {
     let db = PlanError::Unavailable;
     Ok(match (aggregate, verb) {
@@ -128,8 +130,15 @@ pub async fn plan(
             // A capacity change concerns the waitlist, not the holders.
             match event_id {
                 Some(id) if e.get("seats_freed").is_none() => {
-                    let version = e["version"].as_i64().unwrap_or_default();
-                    let source = format!("{id}.updated.v{version}");
+                    let source = match (e["version"].as_i64(), message_id) {
+                        (Some(version), _) => format!("{id}.updated.v{version}"),
+                        (None, Some(message_id)) => message_id.to_owned(),
+                        (None, None) => {
+                            return Err(PlanError::Invalid(anyhow::anyhow!(
+                                "an event update without a version or message id"
+                            )));
+                        }
+                    };
                     holders(pool, id, false)
                         .await
                         .map_err(db)?
