@@ -41,6 +41,9 @@ pub struct NotificationSettings {
     /// The VAPID `sub` claim: a `mailto:` or `https:` contact for push services.
     pub vapid_subject: String,
     pub push_timeout_secs: u64,
+    /// Accept `http://127.0.0.1` / `http://localhost` push endpoints (local testing only: in
+    /// production they would let a user make the server post to its own local services).
+    pub push_allow_local_http: bool,
     /// Where links in messages point (the web app).
     pub public_url: String,
     /// Domain events handled at once within a batch.
@@ -63,6 +66,7 @@ impl Default for NotificationSettings {
             vapid_private_key: None,
             vapid_subject: "mailto:ops@evently.local".into(),
             push_timeout_secs: 10,
+            push_allow_local_http: false,
             public_url: "http://127.0.0.1:8080".into(),
             concurrency: 32,
             batch_size: 64,

@@ -71,8 +71,9 @@ pub struct SubscriptionOut {
     pub created_at: DateTime<Utc>,
 }
 
-/// Whether `endpoint` is an https URL with a host, or an http one on this machine.
-fn endpoint_ok(endpoint: &str) -> bool {
+/// Whether `endpoint` is an https URL with a host, or (when `local_http`) an http one on this
+/// machine.
+fn endpoint_ok(endpoint: &str, local_http: bool) -> bool {
     if endpoint.len() > 2048
         || endpoint
             .chars()
@@ -82,7 +83,9 @@ fn endpoint_ok(endpoint: &str) -> bool {
     }
     let (rest, local_only) = if let Some(rest) = endpoint.strip_prefix("https://") {
         (rest, false)
-    } else if let Some(rest) = endpoint.strip_prefix("http://") {
+    } else if let Some(rest) = endpoint.strip_prefix("http://")
+        && local_http
+    {
         (rest, true)
     } else {
         return false;
@@ -113,9 +116,12 @@ pub async fn subscribe(
     let auth = decoded_len(&body.keys.auth);
     Checks::default()
         .check(
-            endpoint_ok(&body.endpoint),
+            endpoint_ok(
+                &body.endpoint,
+                state.settings.notifications.push_allow_local_http,
+            ),
             "endpoint",
-            "must be an https URL (http only for 127.0.0.1 or localhost)",
+            "must be an https URL",
         )
         .check(
             p256dh.is_some_and(|k| k.len() == 65 && k[0] == 4),
@@ -173,13 +179,16 @@ pub async fn unsubscribe(
 mod tests {
     #[test]
     fn only_https_or_local_http_endpoints_are_accepted() {
-        assert!(super::endpoint_ok(
-            "https://fcm.googleapis.com/fcm/send/abc"
+        use super::endpoint_ok;
+        assert!(endpoint_ok(
+            "https://fcm.googleapis.com/fcm/send/abc",
+            false
         ));
-        assert!(super::endpoint_ok("http://127.0.0.1:4321/push/1"));
-        assert!(!super::endpoint_ok("http://example.com/push"));
-        assert!(!super::endpoint_ok("ftp://example.com/"));
-        assert!(!super::endpoint_ok("https://"));
-        assert!(!super::endpoint_ok("https://user@host/"));
+        assert!(endpoint_ok("http://127.0.0.1:4321/push/1", true));
+        assert!(!endpoint_ok("http://127.0.0.1:4321/push/1", false));
+        assert!(!endpoint_ok("http://example.com/push", true));
+        assert!(!endpoint_ok("ftp://example.com/", true));
+        assert!(!endpoint_ok("https://", false));
+        assert!(!endpoint_ok("https://user@host/", false));
     }
 }
