@@ -56,11 +56,16 @@ pub fn spawn(
                 ));
             }
             notifications::NAME => {
+                // At most half the database pool, so notifications never starve the booking path.
+                let mut own = settings.notifications.clone();
+                own.concurrency = own
+                    .concurrency
+                    .min((settings.db_max_connections as usize / 2).max(1));
                 let handler = notifications::Notifications::new(
                     pool.clone(),
                     js.clone(),
                     config.prefix.clone(),
-                    &settings.notifications,
+                    &own,
                 )?;
                 let config = RunnerConfig {
                     batch_size: settings.notifications.batch_size,

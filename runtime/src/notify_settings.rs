@@ -46,7 +46,7 @@ pub struct NotificationSettings {
     pub push_allow_local_http: bool,
     /// Where links in messages point (the web app).
     pub public_url: String,
-    /// Domain events handled at once within a batch.
+    /// Domain events handled at once within a batch (at most half of `db_max_connections`).
     pub concurrency: usize,
     /// Most domain events one batch takes.
     pub batch_size: usize,
