@@ -225,6 +225,10 @@ async fn up(mut settings: Settings) -> anyhow::Result<()> {
             &settings.data_dir,
         )?);
     }
+    if settings.notifications.vapid_private_key.is_none() {
+        settings.notifications.vapid_private_key =
+            Some(evently_runtime::vapid::local_key(&settings.data_dir)?);
+    }
     let result = async {
         let (pool, nats) = connect(&settings).await?;
         evently_runtime::db::migrate(&pool).await?;

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod dead_letters;
+pub mod notifications;
 pub mod publish;
 pub mod reservations;
 pub mod runner;
@@ -26,6 +27,7 @@ pub const ALL: &[&str] = &[
     waitlist::NAME,
     sweeper::NAME,
     tickets::NAME,
+    notifications::NAME,
     analytics::NAME,
 ];
 
@@ -110,6 +112,24 @@ pub fn spawn(
                     handler,
                     shutdown.clone(),
                 ));
+            }
+            notifications::NAME => {
+                // At most half the database pool, so notifications never starve the booking path.
+                let mut own = settings.notifications.clone();
+                own.concurrency = own
+                    .concurrency
+                    .min((settings.db_max_connections as usize / 2).max(1));
+                let handler = notifications::Notifications::new(
+                    pool.clone(),
+                    js.clone(),
+                    config.prefix.clone(),
+                    &own,
+                )?;
+                let config = RunnerConfig {
+                    batch_size: settings.notifications.batch_size,
+                    ..config.clone()
+                };
+                set.spawn(runner::run(js.clone(), config, handler, shutdown.clone()));
             }
             other => bail!("unknown consumer {other:?}; known: {}", ALL.join(", ")),
         }

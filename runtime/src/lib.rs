@@ -5,10 +5,12 @@ pub mod db;
 pub mod identity;
 pub mod local;
 pub mod nats;
+pub mod notify_settings;
 pub mod payments;
 pub mod settings;
 pub mod telemetry;
 pub mod tickets;
 pub mod trace_context;
+pub mod vapid;
 
 pub use settings::Settings;

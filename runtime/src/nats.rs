@@ -61,6 +61,13 @@ const CONSUMERS: &[(&str, Definition)] = &[
             text: include_str!("../../nats/consumers/EVENTLY_EVT/tickets.json"),
         },
     ),
+    (
+        "EVENTLY_EVT",
+        Definition {
+            file: "nats/consumers/EVENTLY_EVT/notifications.json",
+            text: include_str!("../../nats/consumers/EVENTLY_EVT/notifications.json"),
+        },
+    ),
 ];
 
 /// Connects to NATS with a name that shows in the server's monitoring. `url` may list several

@@ -71,6 +71,7 @@ pub struct Settings {
     /// Ticket signing keys (`EVENTLY_TICKETS__*`).
     #[serde(default)]
     pub tickets: crate::tickets::TicketSettings,
+    pub notifications: crate::notify_settings::NotificationSettings,
 }
 
 /// Holds, payments and webhooks.
@@ -189,6 +190,7 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             waitlist: WaitlistSettings::default(),
             tickets: crate::tickets::TicketSettings::default(),
+            notifications: Default::default(),
         }
     }
 }
@@ -271,6 +273,7 @@ impl Settings {
         if self.waitlist.max_passes < 0 {
             bail!("EVENTLY_WAITLIST__MAX_PASSES must not be negative");
         }
+        self.notifications.validate()?;
         if !(1..=5).contains(&self.nats_replicas) {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
         }

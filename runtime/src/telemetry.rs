@@ -60,6 +60,9 @@ fn tracer_provider() -> SdkTracerProvider {
 pub fn init_logging() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
+        // Every HTTP client of the process (Web Push, the OTLP exporter) uses rustls with ring,
+        // chosen once here, first thing, before any client is built.
+        crate::vapid::install_crypto_provider();
         let filter = EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn"));
         let json = std::env::var("EVENTLY_LOG_FORMAT").is_ok_and(|v| v == "json");

@@ -4,8 +4,8 @@
 use schemars::{JsonSchema, schema_for};
 
 use crate::{
-    BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged, TicketsIssued,
-    TicketsVoided,
+    BookingCommand, BookingEvent, EventCancelled, EventCapacityChanged, NotificationSent,
+    TicketsIssued, TicketsVoided,
 };
 
 /// `(file name, pretty JSON)` for every message schema.
@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("payment-event.json", render::<crate::PaymentEvent>()),
         ("tickets-issued.json", render::<TicketsIssued>()),
         ("tickets-voided.json", render::<TicketsVoided>()),
+        ("notification-sent.json", render::<NotificationSent>()),
     ]
 }
 
@@ -42,6 +43,7 @@ pub const SUBJECTS: &[(&str, &str)] = &[
     ("evt.payment.*.*", "payment-event.json"),
     ("evt.ticket.issued.*", "tickets-issued.json"),
     ("evt.ticket.voided.*", "tickets-voided.json"),
+    ("evt.notification.sent.*", "notification-sent.json"),
 ];
 
 /// The schema file of `subject` (with or without its prefix), if it is one of Evently's.

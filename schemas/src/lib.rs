@@ -7,6 +7,7 @@ pub mod booking;
 pub mod commands;
 pub mod events;
 pub mod json_schema;
+pub mod notifications;
 pub mod payments;
 pub mod subjects;
 pub mod tickets;
@@ -17,6 +18,7 @@ pub use commands::{
     BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, ReserveSeats,
 };
 pub use events::{Availability, BookingEvent, EventCancelled, EventCapacityChanged};
+pub use notifications::NotificationSent;
 pub use payments::{
     ConfirmPayment, ExpireHold, PaymentEvent, PaymentSnapshot, PaymentStatus, payment_id,
 };

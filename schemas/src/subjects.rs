@@ -145,6 +145,11 @@ impl Prefix {
         format!("{}.evt.ticket.voided.{event_id}", self.0)
     }
 
+    /// `<prefix>.evt.notification.sent.<channel>`
+    pub fn notification_sent(&self, channel: &str) -> String {
+        format!("{}.evt.notification.sent.{channel}", self.0)
+    }
+
     pub fn dlq(&self, consumer: &str) -> String {
         format!("{}.dlq.{consumer}", self.0)
     }

@@ -31,6 +31,7 @@ impl Cluster {
     /// Three nodes on free ports. A port picked free can be taken by a parallel test before the
     /// node binds it: then the node exits, and the cluster is started again on other ports.
     async fn start() -> Self {
+        evently_runtime::telemetry::init_logging();
         for _attempt in 0..3 {
             let store = tempfile::tempdir().expect("tempdir");
             let mut nodes: Vec<Node> = (0..3)

@@ -36,6 +36,8 @@ pub struct TestOptions {
     pub admin_database_url: Option<String>,
     /// The NATS servers to use instead of the app's own nats-server (a cluster a test runs).
     pub nats_url: Option<String>,
+    /// Notification settings (SMTP receiver, VAPID key) of this app.
+    pub notifications: Option<evently_runtime::notify_settings::NotificationSettings>,
 }
 
 impl Default for TestOptions {
@@ -48,6 +50,7 @@ impl Default for TestOptions {
             configure: |_| {},
             admin_database_url: None,
             nats_url: None,
+            notifications: None,
         }
     }
 }
@@ -115,6 +118,7 @@ impl TestApp {
 
     async fn try_spawn(options: TestOptions) -> anyhow::Result<Self> {
         evently_runtime::telemetry::init_logging();
+        evently_runtime::vapid::install_crypto_provider();
         let store = tempfile::tempdir()?;
         let binary =
             evently_runtime::local::nats_server_binary(&workspace_root().join(".evently"))?;
@@ -163,6 +167,9 @@ impl TestApp {
             },
             ..Settings::default()
         };
+        if let Some(n) = options.notifications.clone() {
+            settings.notifications = n;
+        }
         (options.configure)(&mut settings);
         settings.validate()?;
         let settings = Arc::new(settings);

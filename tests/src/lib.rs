@@ -3,3 +3,6 @@
 
 pub mod app;
 pub mod flows;
+pub mod notify_bench;
+pub mod push_service;
+pub mod smtp_sink;

@@ -13,7 +13,9 @@ pub mod event_edit;
 pub mod events;
 pub mod health;
 pub mod me_live;
+pub mod notifications;
 pub mod payments;
+pub mod push;
 pub mod tickets;
 pub mod venues;
 pub mod waitlist;
@@ -31,6 +33,8 @@ pub fn api() -> Router {
         .push(waitlist::router())
         .push(me_live::router())
         .push(tickets::router())
+        .push(notifications::router())
+        .push(push::router())
 }
 
 /// Writes `body` as JSON with `status`.

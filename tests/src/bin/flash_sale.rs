@@ -54,6 +54,13 @@ struct Args {
     /// Server-Sent Event streams (`/events/{id}/live`) open on the event during the sale.
     #[arg(long, default_value_t = 0)]
     sse: usize,
+    /// Start an SMTP sink on this port (point Evently's SMTP at it) and report emails/s, the
+    /// confirmation-to-email lag and the time for the notification backlog to drain.
+    #[arg(long)]
+    smtp_sink_port: Option<u16>,
+    /// With `--smtp-sink-port`: give every user a push subscription to a local push service.
+    #[arg(long)]
+    push: bool,
 }
 
 /// Resident memory of the running `evently` process, in MiB (Linux).
@@ -152,6 +159,7 @@ struct Tally {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    evently_runtime::vapid::install_crypto_provider();
     let secret = match &args.jwt_secret {
         Some(s) => s.clone(),
         None => std::fs::read_to_string(PathBuf::from(".evently/jwt_secret"))
@@ -178,6 +186,14 @@ async fn main() -> anyhow::Result<()> {
     for chunk in users.chunks(10_000) {
         insert_users(&pool, chunk, "attendee").await?;
     }
+    let notify = match args.smtp_sink_port {
+        Some(port) => {
+            let bench = evently_tests::notify_bench::NotifyBench::start(port, args.push).await?;
+            bench.subscribe(&pool, &users).await?;
+            Some(bench)
+        }
+        None => None,
+    };
     let tokens: Arc<Vec<String>> = Arc::new(
         users
             .iter()
@@ -324,6 +340,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let oversold = i64::from(sold) > i64::from(capacity) || confirmed_in_db > i64::from(capacity);
     println!("oversold            {}", if oversold { "YES" } else { "0" });
+    if let Some(notify) = &notify {
+        let sale_end = started + decided;
+        notify
+            .report(&pool, event, started, sale_end, Duration::from_secs(300))
+            .await?;
+    }
     let expected = (args.seats as usize).min(args.requests) as u64;
     if oversold || tally.confirmed != expected || confirmed_in_db as u64 != expected {
         bail!("wrong result: expected {expected} confirmed");

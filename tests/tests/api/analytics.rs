@@ -71,6 +71,19 @@ pub async fn book_and_decide(app: &TestApp, user: &TestUser, event: Uuid, quanti
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("id");
+    let decided = app.wait_decided(user, id).await;
+    if decided["status"] != "held" {
+        return decided;
+    }
+    // A paid event's booking is held until paid: pay it with the test provider's good card.
+    let paid = evently_tests::flows::pay(app, user, id, "tok_visa").await;
+    assert_eq!(
+        paid.status(),
+        200,
+        "{}",
+        paid.text().await.unwrap_or_default()
+    );
+    evently_tests::flows::wait_booking(app, id, "confirmed").await;
     app.wait_decided(user, id).await
 }
 
