@@ -287,24 +287,33 @@ async fn two_waitlist_consumers_and_a_kill_never_offer_a_seat_twice_or_lose_one(
     .await
     .expect("offered");
     assert_eq!(offered, entries[..SEATS].to_vec());
+    // The offers' events follow their commits; a promotion whose instance died after its commit
+    // publishes them when its trigger is redelivered (after `ack_wait`).
     let js = evently_runtime::nats::jetstream(app.nats_client());
-    let stream = js
-        .get_stream(app.prefix.evt_stream())
-        .await
-        .expect("stream");
     let subject = app.prefix.waitlist_event("offered", event);
-    let mut counts = stream
-        .info_with_subjects(subject.clone())
-        .await
-        .expect("info");
-    let mut published = 0;
-    while let Some((_, n)) = futures::TryStreamExt::try_next(&mut counts)
-        .await
-        .expect("counts")
-    {
-        published += n;
-    }
-    assert_eq!(published, SEATS, "one offer event per offer");
+    let published = || async {
+        let stream = js
+            .get_stream(app.prefix.evt_stream())
+            .await
+            .expect("stream");
+        let mut counts = stream
+            .info_with_subjects(subject.clone())
+            .await
+            .expect("info");
+        let mut published = 0;
+        while let Some((_, n)) = futures::TryStreamExt::try_next(&mut counts)
+            .await
+            .expect("counts")
+        {
+            published += n;
+        }
+        published
+    };
+    app.eventually("every offer's event is published", || async {
+        published().await >= SEATS
+    })
+    .await;
+    assert_eq!(published().await, SEATS, "one offer event per offer");
     let unique: HashSet<_> = offered.iter().collect();
     assert_eq!(unique.len(), SEATS);
     app.shutdown().await;
