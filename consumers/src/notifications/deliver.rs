@@ -80,7 +80,9 @@ impl Deliverer {
             target,
         };
         let in_app = key("in_app", String::new());
-        if recipient.in_app {
+        if !notice.in_app_and_push {
+            // Email only.
+        } else if recipient.in_app {
             if ledger::insert_in_app(
                 &self.pool,
                 &in_app,
@@ -112,7 +114,7 @@ impl Deliverer {
                 }
             }
         }
-        match (&self.pusher, recipient.by_push) {
+        match (&self.pusher, recipient.by_push && notice.in_app_and_push) {
             (_, false) => {}
             (None, true) => {}
             (Some(pusher), true) => {
@@ -176,14 +178,30 @@ impl Deliverer {
         Ok(())
     }
 
-    /// SEAM(tickets): the ticket PDF attached to `tickets_issued`. When the tickets consumer lands,
-    /// load the booking's `TicketDocument` and attach
-    /// `Attachment { filename: format!("tickets-{booking_id}.pdf"), content_type: "application/pdf".into(),
-    /// bytes: evently_runtime::tickets::pdf::render_ticket_pdf(&document)? }`.
+    /// The PDF of every valid ticket of the booking the notice names (the confirmation email).
     async fn attachments(&self, notice: &Notice) -> anyhow::Result<Vec<Attachment>> {
-        let attachments = Vec::new();
-        if let Some(booking_id) = notice.attach_tickets_of {
-            tracing::debug!(%booking_id, "ticket PDF not attached: the tickets module is not wired yet");
+        let Some(booking_id) = notice.attach_tickets_of else {
+            return Ok(Vec::new());
+        };
+        let tickets: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE booking_id = $1 AND status = 'valid' ORDER BY seat_index",
+        )
+        .bind(booking_id)
+        .fetch_all(&self.pool)
+        .await
+        .context("loading the booking's tickets")?;
+        let mut attachments = Vec::with_capacity(tickets.len());
+        for ticket_id in tickets {
+            let Some((_, document)) =
+                evently_runtime::tickets::load_document(&self.pool, ticket_id).await?
+            else {
+                continue;
+            };
+            attachments.push(Attachment {
+                filename: format!("ticket-{}.pdf", document.ticket_number),
+                content_type: "application/pdf".into(),
+                bytes: evently_runtime::tickets::pdf::render_ticket_pdf(&document)?,
+            });
         }
         Ok(attachments)
     }

@@ -1,37 +1,25 @@
 //! What to tell whom: each kind of domain event maps to its notices (recipient, template, data,
 //! urgency). Adding a kind is one arm in [`plan`] (decode the event, call a small function here)
-//! plus its templates. The waitlist and tickets kinds are written as functions taking the fields
-//! they need; their arms are wired when their events land:
-//!
-//! ```ignore
-//! ("waitlist", "offered") => {
-//!     let e: WaitlistEvent = decode(payload)?;
-//!     let x = e.entry;
-//!     vec![waitlist_offered(x.id, x.event_id, x.user_id, x.quantity, x.position, x.offer_expires_at)]
-//! }
-//! ("ticket", "issued") => {
-//!     let e: TicketsIssued = decode(payload)?;
-//!     let tickets = e.tickets.iter().map(|t| (t.id, t.ticket_number.clone(), t.seat_index)).collect();
-//!     vec![tickets_issued(e.booking_id, e.event_id, e.user_id, tickets)]
-//! }
-//! ```
+//! plus its templates.
 //!
 //! "Offer expiring soon" is for the sweeper to publish (a due-time query on `offer_expires_at`);
 //! its notice is [`offer_expiring`].
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use evently_schemas::{BookingEvent, BookingSnapshot, BookingStatus, EventCancelled};
+use evently_schemas::{
+    BookingEvent, BookingSnapshot, BookingStatus, EventCancelled, TicketsIssued, WaitlistEvent,
+};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::push::Urgency;
 
-/// Send the booking confirmation email on `booking.confirmed` (until tickets exist). When the
-/// tickets consumer lands, set this to `false`: the confirmation email then goes out on
-/// `ticket.issued`, with the PDF attached, and `booking.confirmed` stays in-app and push.
-pub const CONFIRMATION_EMAIL_ON_BOOKING: bool = true;
+/// Whether `booking.confirmed` also sends an email. It does not: the confirmation email goes out
+/// on `ticket.issued`, when the tickets exist, with their PDF attached; `booking.confirmed` is
+/// told in-app and by push.
+pub const CONFIRMATION_EMAIL_ON_BOOKING: bool = false;
 
 /// One thing to tell one user.
 #[derive(Debug, Clone)]
@@ -47,6 +35,8 @@ pub struct Notice {
     pub data: Value,
     pub urgency: Urgency,
     pub email: bool,
+    /// Whether the notice is also an in-app notification and a Web Push message.
+    pub in_app_and_push: bool,
     /// Ticket PDFs to attach: the booking whose tickets they are.
     pub attach_tickets_of: Option<Uuid>,
 }
@@ -67,6 +57,7 @@ impl Notice {
             data,
             urgency: Urgency::Normal,
             email: true,
+            in_app_and_push: true,
             attach_tickets_of: None,
         }
     }
@@ -151,6 +142,27 @@ pub async fn plan(
                 _ => Vec::new(),
             }
         }
+        ("waitlist", "offered") => {
+            let e: WaitlistEvent = decode(payload)?;
+            let x = e.entry;
+            vec![waitlist_offered(
+                x.id,
+                x.event_id,
+                x.user_id,
+                x.quantity,
+                Some(x.position),
+                x.offer_expires_at,
+            )]
+        }
+        ("ticket", "issued") => {
+            let e: TicketsIssued = decode(payload)?;
+            let tickets = e
+                .tickets
+                .iter()
+                .map(|t| (t.id, t.ticket_number.clone(), Some(t.seat_index)))
+                .collect();
+            vec![tickets_issued(e.booking_id, e.event_id, e.user_id, tickets)]
+        }
         _ => Vec::new(),
     })
 }
@@ -232,7 +244,8 @@ pub fn offer_expiring(
     n
 }
 
-/// Tickets issued for a booking (`evt.ticket.issued`): the confirmation email with the PDF.
+/// Tickets issued for a booking (`evt.ticket.issued`): the confirmation email, with each ticket's
+/// PDF attached.
 pub fn tickets_issued(
     booking_id: Uuid,
     event_id: Uuid,
@@ -251,6 +264,9 @@ pub fn tickets_issued(
         json!({"booking": {"id": booking_id}, "tickets": tickets}),
     );
     n.attach_tickets_of = Some(booking_id);
+    // The holder was told in-app and by push when the booking was confirmed; this is the email
+    // that carries the tickets.
+    n.in_app_and_push = false;
     n
 }
 

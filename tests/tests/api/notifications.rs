@@ -10,7 +10,7 @@ use evently_tests::push_service::{PushService, SubscriberKeys};
 
 use super::web_push::subscribe;
 use evently_tests::smtp_sink::{Mode, SmtpSink};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -110,17 +110,38 @@ async fn a_confirmed_booking_is_emailed_with_text_and_html_parts_and_listed_in_a
     .await;
     let raw = sink.messages_to(&user.email).remove(0).data;
     let mail = MessageParser::default().parse(&raw).expect("parses");
+    // The confirmation email goes out when the tickets exist, with the ticket's PDF attached.
     assert!(
         mail.subject()
-            .is_some_and(|s| s.contains("Booking confirmed: Concert")),
+            .is_some_and(|s| s.contains("Your tickets for Concert")),
         "{:?}",
         mail.subject()
     );
+    let number: String =
+        sqlx::query_scalar("SELECT ticket_number FROM tickets WHERE booking_id = $1")
+            .bind(booking)
+            .fetch_one(&app.pool)
+            .await
+            .expect("the ticket");
     let text = mail.body_text(0).expect("a text part");
     assert!(text.contains(&booking.to_string()), "{text}");
+    assert!(text.contains(&number), "{text}");
+    assert!(mail.body_html(0).is_some_and(|h| h.contains("Concert")));
+    let pdfs: Vec<_> = mail
+        .attachments()
+        .filter(|a| {
+            a.content_type()
+                .is_some_and(|c| c.c_subtype.as_deref() == Some("pdf"))
+        })
+        .collect();
+    assert_eq!(pdfs.len(), 1, "one PDF per ticket");
+    assert!(pdfs[0].contents().starts_with(b"%PDF"));
     assert!(
-        mail.body_html(0)
-            .is_some_and(|h| h.contains("<strong>confirmed</strong>"))
+        pdfs[0]
+            .attachment_name()
+            .is_some_and(|n| n.contains(&number)),
+        "{:?}",
+        pdfs[0].attachment_name()
     );
     assert!(mail.message_id().is_some_and(|id| id.ends_with("@evently")));
     assert!(
@@ -256,11 +277,20 @@ async fn a_republished_domain_event_sends_no_second_email_or_push() {
 
 /// Publishes the event's last confirmation again, under a message id the duplicate window has
 /// never seen.
+/// Publishes a copy of the booking's confirmation and of its tickets' event (the confirmation
+/// email's source) under new message ids: a redelivery the duplicate window cannot catch.
 pub(crate) async fn republish_confirmation(app: &TestApp, event: Uuid) {
+    republish(
+        app,
+        app.prefix
+            .booking_event(evently_schemas::BookingStatus::Confirmed, event),
+    )
+    .await;
+    republish(app, app.prefix.ticket_issued(event)).await;
+}
+
+async fn republish(app: &TestApp, subject: String) {
     let js = evently_runtime::nats::jetstream(app.nats_client());
-    let subject = app
-        .prefix
-        .booking_event(evently_schemas::BookingStatus::Confirmed, event);
     let original = js
         .get_stream(app.prefix.evt_stream())
         .await
@@ -416,5 +446,38 @@ async fn cancelling_an_event_notifies_each_holder_once() {
             [json!("event_cancelled"), json!("booking_confirmed")]
         );
     }
+    app.shutdown().await;
+}
+
+/// A seat offered from the waitlist is urgent news: the person offered it gets an email and an
+/// in-app notification naming the offer's deadline.
+#[tokio::test]
+async fn a_waitlist_offer_is_emailed_and_listed_in_app() {
+    let sink = SmtpSink::start().await.expect("sink");
+    let app = spawn(&sink).await;
+    let (event, holders, bookings) = evently_tests::flows::sold_out(&app, 1, 0).await;
+    let waiter = app.register().await;
+    let entry =
+        evently_tests::flows::id(&evently_tests::flows::join(&app, &waiter, event, 1).await);
+    evently_tests::flows::cancel(&app, &holders[0], bookings[0]).await;
+    evently_tests::flows::wait_entry(&app, entry, "offered").await;
+    app.eventually("the offer email", || async {
+        sink.messages_to(&waiter.email).len() == 1
+    })
+    .await;
+    let raw = sink.messages_to(&waiter.email).remove(0).data;
+    let mail = MessageParser::default().parse(&raw).expect("parses");
+    let text = mail.body_text(0).expect("a text part");
+    assert!(
+        text.contains(&entry.to_string()) || text.contains("offer"),
+        "{text}"
+    );
+    app.eventually("the in-app notification", || async {
+        notifications(&app, &waiter, "")
+            .await
+            .iter()
+            .any(|n| n["kind"] == "waitlist_offered")
+    })
+    .await;
     app.shutdown().await;
 }
