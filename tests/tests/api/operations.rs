@@ -188,12 +188,13 @@ async fn a_booking_keeps_one_trace_id_from_the_request_to_its_ticket() {
             .booking_event(evently_schemas::BookingStatus::Confirmed, event),
     )
     .await;
-    app.eventually("the tickets consumer issues the ticket", || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM tickets")
-            .fetch_one(&app.pool)
+    app.eventually("the tickets consumer publishes the ticket", || async {
+        js.get_stream(app.prefix.evt_stream())
             .await
-            .expect("tickets")
-            == 1
+            .expect("stream")
+            .get_last_raw_message_by_subject(&app.prefix.ticket_issued(event))
+            .await
+            .is_ok()
     })
     .await;
     let ticket = traceparent(app.prefix.evt_stream(), app.prefix.ticket_issued(event)).await;
