@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use evently_schemas::{PaymentEvent, Prefix, WaitlistEvent};
+use evently_schemas::{NotificationSent, PaymentEvent, Prefix, WaitlistEvent};
 use futures::StreamExt;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -41,8 +41,9 @@ pub struct UserHub {
 }
 
 impl UserHub {
-    /// Subscribes to waitlist and payment events under `prefix` and routes them to their users
-    /// until `shutdown` (booking events come from the decision hub, see [`Self::booking_changed`]).
+    /// Subscribes to waitlist, payment and in-app notification events under `prefix` and routes
+    /// them to their users until `shutdown` (booking events come from the decision hub, see
+    /// [`Self::booking_changed`]).
     pub async fn start(
         self: &Arc<Self>,
         client: &async_nats::Client,
@@ -50,7 +51,11 @@ impl UserHub {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let mut subs = Vec::new();
-        for subject in [prefix.all_waitlist_events(), prefix.all_payment_events()] {
+        for subject in [
+            prefix.all_waitlist_events(),
+            prefix.all_payment_events(),
+            prefix.notification_sent("in_app"),
+        ] {
             subs.push(
                 client
                     .subscribe(subject)
@@ -143,6 +148,15 @@ fn decode(subject: &str, payload: &[u8]) -> Option<(Uuid, LiveItem)> {
             data: serde_json::to_value(&e.payment).ok()?,
         };
         Some((e.payment.user_id, item))
+    } else if subject.contains(".evt.notification.sent.") {
+        let e: NotificationSent = serde_json::from_slice(payload).ok()?;
+        let item = LiveItem {
+            kind: "notification",
+            id: e.notification_id,
+            status: "unread".to_owned(),
+            data: serde_json::to_value(&e).ok()?,
+        };
+        Some((e.user_id, item))
     } else {
         None
     }

@@ -1,4 +1,5 @@
-//! `GET /me/live`: the caller's booking and waitlist changes as they happen, nobody else's.
+//! `GET /me/live`: the caller's booking, waitlist and notification changes as they happen,
+//! nobody else's.
 
 use evently_tests::app::TestApp;
 use evently_tests::flows::{book, cancel, id, join, sold_out};
@@ -69,5 +70,15 @@ async fn my_live_stream_shows_my_booking_and_waitlist_changes_only() {
     let (kind, item) = next().await;
     assert_eq!((kind.as_str(), &item["id"]), ("booking", &mine["id"]));
     assert_eq!(item["status"], "confirmed");
+    // The in-app notification of that confirmation follows on the same stream.
+    loop {
+        let (kind, item) = next().await;
+        if kind == "notification" {
+            assert_eq!(item["status"], "unread");
+            assert_eq!(item["data"]["kind"], "booking_confirmed");
+            assert_eq!(item["data"]["user_id"], user.id.to_string());
+            break;
+        }
+    }
     app.shutdown().await;
 }
