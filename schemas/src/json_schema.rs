@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("payment-event.json", render::<crate::PaymentEvent>()),
         ("tickets-issued.json", render::<TicketsIssued>()),
         ("tickets-voided.json", render::<TicketsVoided>()),
+        ("ticket-checked-in.json", render::<crate::TicketCheckedIn>()),
         ("notification-sent.json", render::<NotificationSent>()),
     ]
 }
@@ -43,6 +44,7 @@ pub const SUBJECTS: &[(&str, &str)] = &[
     ("evt.payment.*.*", "payment-event.json"),
     ("evt.ticket.issued.*", "tickets-issued.json"),
     ("evt.ticket.voided.*", "tickets-voided.json"),
+    ("evt.ticket.checked_in.*", "ticket-checked-in.json"),
     ("evt.notification.sent.*", "notification-sent.json"),
 ];
 

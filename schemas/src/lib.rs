@@ -23,7 +23,7 @@ pub use payments::{
     ConfirmPayment, ExpireHold, PaymentEvent, PaymentSnapshot, PaymentStatus, payment_id,
 };
 pub use subjects::{Prefix, PrefixError};
-pub use tickets::{TicketSummary, TicketsIssued, TicketsVoided};
+pub use tickets::{TicketCheckedIn, TicketSummary, TicketsIssued, TicketsVoided};
 pub use waitlist::{
     ClaimOffer, ExpireOffer, JoinWaitlist, LeaveWaitlist, WaitlistEntrySnapshot, WaitlistEvent,
     WaitlistStatus,

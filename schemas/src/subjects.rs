@@ -140,6 +140,11 @@ impl Prefix {
         format!("{}.evt.ticket.issued.{event_id}", self.0)
     }
 
+    /// `<prefix>.evt.ticket.checked_in.<event_id>`
+    pub fn ticket_checked_in(&self, event_id: Uuid) -> String {
+        format!("{}.evt.ticket.checked_in.{event_id}", self.0)
+    }
+
     /// `<prefix>.evt.ticket.voided.<event_id>`
     pub fn ticket_voided(&self, event_id: Uuid) -> String {
         format!("{}.evt.ticket.voided.{event_id}", self.0)

@@ -49,3 +49,21 @@ impl TicketsVoided {
         format!("{}.tickets-voided", self.booking_id)
     }
 }
+
+/// A ticket admitted its holder at the door (`<prefix>.evt.ticket.checked_in.<event_id>`, message
+/// id `<ticket_id>.checked_in`): once per ticket, whatever the number of scans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TicketCheckedIn {
+    pub ticket_id: Uuid,
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    /// Who scanned it (the organizer or an admin).
+    pub checked_in_by: Uuid,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl TicketCheckedIn {
+    pub fn message_id(&self) -> String {
+        format!("{}.checked_in", self.ticket_id)
+    }
+}

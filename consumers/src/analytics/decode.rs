@@ -60,11 +60,16 @@ pub fn decode(prefix: &Prefix, subject: &str, payload: &[u8]) -> anyhow::Result<
         },
         ("ticket", "issued") => Fact::TicketsIssued {
             event_id: subject_event()?,
-            count: seams::tickets_issued(subject, payload)?,
+            count: json::<evently_schemas::TicketsIssued>(subject, payload)?
+                .tickets
+                .len() as i64,
         },
         ("ticket", "checked_in") => Fact::CheckedIn {
             event_id: subject_event()?,
-            count: seams::checked_in(subject, payload)?,
+            count: {
+                let _: evently_schemas::TicketCheckedIn = json(subject, payload)?;
+                1
+            },
         },
         _ => Fact::Ignored,
     })
@@ -79,33 +84,6 @@ struct Occurred {
 
 fn json<T: serde::de::DeserializeOwned>(subject: &str, payload: &[u8]) -> anyhow::Result<T> {
     serde_json::from_slice(payload).with_context(|| format!("undecodable event on {subject}"))
-}
-
-/// SEAM(tickets): the two ticket events belong to the tickets team's contract, which this branch
-/// does not have. Until the lead wires them, the count is read loosely: `TicketsIssued` as the
-/// length of its `tickets` array (else 1), a check-in as 1 ticket. When merging, replace the
-/// bodies with the real types, e.g.
-/// `let issued: evently_schemas::TicketsIssued = json(subject, payload)?; Ok(issued.tickets.len() as i64)`.
-mod seams {
-    use super::*;
-
-    #[derive(Deserialize)]
-    struct Loose {
-        #[allow(dead_code)]
-        occurred_at: DateTime<Utc>,
-        #[serde(default)]
-        tickets: Option<Vec<serde_json::Value>>,
-    }
-
-    pub fn tickets_issued(subject: &str, payload: &[u8]) -> anyhow::Result<i64> {
-        let loose: Loose = json(subject, payload)?;
-        Ok(loose.tickets.map_or(1, |t| t.len() as i64))
-    }
-
-    pub fn checked_in(subject: &str, payload: &[u8]) -> anyhow::Result<i64> {
-        let _: Loose = json(subject, payload)?;
-        Ok(1)
-    }
 }
 
 #[cfg(test)]

@@ -112,6 +112,7 @@ pub async fn checkin(
     if let Some(admitted) = admitted {
         outcome("admitted");
         tracing::info!(ticket_id = %admitted.ticket_id, event_id = %event_id, "ticket checked in");
+        publish_checked_in(&state, &admitted, event_id, caller.id).await;
         reply(res, StatusCode::OK, &admitted);
         return Ok(());
     }
@@ -158,5 +159,42 @@ pub async fn checkin(
         Some(_) => Err(ApiError::Conflict(
             "the ticket changed during the scan; scan again".into(),
         )),
+    }
+}
+
+/// Tells the pipeline (analytics' check-in rate) that a ticket admitted its holder. The door does
+/// not wait on the broker for its answer: the admission is committed already, so a failure to
+/// publish is logged, and the event is not published again later (the check-in itself stands).
+async fn publish_checked_in(
+    state: &crate::state::AppState,
+    admitted: &CheckinOut,
+    event_id: Uuid,
+    by: Uuid,
+) {
+    let event = evently_schemas::TicketCheckedIn {
+        ticket_id: admitted.ticket_id,
+        booking_id: admitted.booking_id,
+        event_id,
+        checked_in_by: by,
+        occurred_at: admitted.checked_in_at,
+    };
+    let Ok(payload) = serde_json::to_vec(&event) else {
+        return;
+    };
+    let message = crate::publish::traced(
+        async_nats::jetstream::message::PublishMessage::build()
+            .payload(payload.into())
+            .message_id(event.message_id()),
+    );
+    let sent = state
+        .js
+        .send_publish(state.prefix.ticket_checked_in(event_id), message)
+        .await;
+    let acked = match sent {
+        Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(error) = acked {
+        tracing::warn!(ticket_id = %event.ticket_id, error, "check-in event not published");
     }
 }

@@ -107,6 +107,20 @@ async fn twenty_concurrent_scans_of_one_ticket_admit_exactly_one() {
             .filter(|(s, _)| *s == 409)
             .all(|(_, b)| b["first_checked_in_at"] == admitted["checked_in_at"])
     );
+    // One `ticket.checked_in` event, and the organiser's analytics count one check-in.
+    app.eventually("the check-in reaches the analytics", || async {
+        let analytics: serde_json::Value = app
+            .get(
+                &format!("/events/{event}/analytics"),
+                Some(&organizer.token),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        analytics.to_string().contains("\"checked_in\":1")
+    })
+    .await;
     app.shutdown().await;
 }
 
