@@ -169,7 +169,7 @@ impl Waitlist {
                 passed: e.passed,
             })
             .collect();
-        let plan = promote::plan(free, &waiting, self.max_passes);
+        let plan = promote::plan(free, state.capacity, &waiting, self.max_passes);
         let expires = now + chrono::Duration::minutes(i64::from(state.offer_minutes));
         let mut events = Vec::with_capacity(plan.offered.len());
         for row in queue.iter().filter(|e| plan.offered.contains(&e.id)) {
