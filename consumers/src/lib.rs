@@ -99,6 +99,7 @@ pub fn spawn(
                     provider: evently_runtime::payments::from_settings(&settings.payments)?,
                     interval: Duration::from_millis(settings.payments.sweep_interval_ms),
                     batch: settings.payments.sweep_batch,
+                    reminder_minutes: settings.waitlist.reminder_minutes,
                 };
                 set.spawn(sweeper.run(shutdown.clone()));
             }

@@ -1,7 +1,8 @@
 //! The sweeper: time is data. Every `sweep_interval_ms` it turns what is due in PostgreSQL into
 //! commands: holds past `hold_expires_at` (`cmd.hold.expire.<event>`, message id
 //! `<booking>.expire`) and offers past `offer_expires_at` (`cmd.waitlist.expire.<event>`,
-//! `<entry>.expire`). The rows are selected `FOR UPDATE SKIP LOCKED`, so any number of instances
+//! `<entry>.expire`); and offers about to expire into a reminder (`evt.waitlist.expiring.<event>`,
+//! once per offer, for the notifications). The rows are selected `FOR UPDATE SKIP LOCKED`, so any number of instances
 //! share the work; the deterministic message ids let the stream drop a command published twice,
 //! and the consumer re-checks the state under its lock. It also makes the provider refunds that
 //! the reservations consumer recorded (`refunds` without `refunded_at`), with the refund's key as
@@ -14,10 +15,12 @@ use anyhow::Context as _;
 use async_nats::jetstream;
 use chrono::{DateTime, Utc};
 use evently_runtime::payments::{PaymentProvider, RefundRequest};
-use evently_schemas::{BookingCommand, ExpireHold, ExpireOffer, Prefix};
+use evently_schemas::{BookingCommand, ExpireHold, ExpireOffer, Prefix, WaitlistEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::waitlist::entries::{ENTRY_COLUMNS, EntryRow};
 
 pub const NAME: &str = "sweeper";
 
@@ -28,6 +31,8 @@ pub struct Sweeper {
     pub provider: Arc<dyn PaymentProvider>,
     pub interval: Duration,
     pub batch: i64,
+    /// How long before an offer expires its holder is reminded, in minutes.
+    pub reminder_minutes: i64,
 }
 
 impl Sweeper {
@@ -54,10 +59,12 @@ impl Sweeper {
         Ok(())
     }
 
-    /// One pass: due holds, due offers, pending refunds. Returns how many of each.
+    /// One pass: due holds, due offers, reminders of offers about to expire, pending refunds.
+    /// Returns how many holds, offers and refunds.
     pub async fn sweep(&self) -> anyhow::Result<(usize, usize, usize)> {
         let holds = self.expire_holds().await?;
         let offers = self.expire_offers().await?;
+        self.remind_offers().await?;
         let refunds = self.refund().await?;
         Ok((holds, offers, refunds))
     }
@@ -81,6 +88,51 @@ impl Sweeper {
         });
         self.publish(commands, |c| self.prefix.expire_hold(c.event_id()))
             .await?;
+        tx.commit().await.context("ending the sweep")?;
+        Ok(due.len())
+    }
+
+    /// Offers that expire within `reminder` and were not reminded yet: publishes
+    /// `evt.waitlist.expiring.<event>` (id `<entry>.expiring.<deadline>`, so a crash before the
+    /// row is marked re-publishes a copy the stream drops), then marks them.
+    async fn remind_offers(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.context("beginning a sweep")?;
+        let due: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM waitlist_entries w WHERE w.status = 'offered' \
+             AND w.reminded_at IS NULL AND w.offer_expires_at > now() \
+             AND w.offer_expires_at <= now() + make_interval(mins => $2::int) \
+             ORDER BY w.offer_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED"
+        )))
+        .bind(self.batch)
+        .bind(i32::try_from(self.reminder_minutes).unwrap_or(i32::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding offers to remind")?;
+        let now = Utc::now();
+        let mut acks = Vec::with_capacity(due.len());
+        for row in &due {
+            let event = WaitlistEvent {
+                entry: row.snapshot(),
+                occurred_at: now,
+            };
+            let deadline = event.entry.offer_expires_at.map(|t| t.timestamp());
+            let id = format!(
+                "{}.expiring.{}",
+                event.entry.id,
+                deadline.unwrap_or_default()
+            );
+            let subject = self.prefix.waitlist_event("expiring", event.entry.event_id);
+            acks.push(crate::publish::send(&self.js, subject, &event, id, None).await?);
+        }
+        for ack in acks {
+            ack.await.context("awaiting a reminder's PubAck")?;
+        }
+        let ids: Vec<Uuid> = due.iter().map(|r| r.id).collect();
+        sqlx::query("UPDATE waitlist_entries SET reminded_at = now() WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .context("marking reminded offers")?;
         tx.commit().await.context("ending the sweep")?;
         Ok(due.len())
     }

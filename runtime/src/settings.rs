@@ -108,11 +108,16 @@ pub struct WaitlistSettings {
     /// How many times a waiting entry that needs more seats than are free may be passed by later,
     /// smaller entries before it holds the line until it is served.
     pub max_passes: i32,
+    /// How long before an offer expires its holder is reminded ("expires soon"), in minutes.
+    pub reminder_minutes: i64,
 }
 
 impl Default for WaitlistSettings {
     fn default() -> Self {
-        Self { max_passes: 3 }
+        Self {
+            max_passes: 3,
+            reminder_minutes: 5,
+        }
     }
 }
 

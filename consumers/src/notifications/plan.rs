@@ -1,9 +1,6 @@
 //! What to tell whom: each kind of domain event maps to its notices (recipient, template, data,
 //! urgency). Adding a kind is one arm in [`plan`] (decode the event, call a small function here)
 //! plus its templates.
-//!
-//! "Offer expiring soon" is for the sweeper to publish (a due-time query on `offer_expires_at`);
-//! its notice is [`offer_expiring`].
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -154,6 +151,16 @@ pub async fn plan(
                 x.offer_expires_at,
             )]
         }
+        ("waitlist", "expiring") => {
+            let e: WaitlistEvent = decode(payload)?;
+            let x = e.entry;
+            match x.offer_expires_at {
+                Some(deadline) => vec![offer_expiring(
+                    x.id, x.event_id, x.user_id, x.quantity, deadline,
+                )],
+                None => Vec::new(),
+            }
+        }
         ("ticket", "issued") => {
             let e: TicketsIssued = decode(payload)?;
             let tickets = e
@@ -225,7 +232,7 @@ pub fn waitlist_offered(
     n
 }
 
-/// A reminder that an offer is about to expire (for the sweeper to trigger).
+/// A reminder that an offer is about to expire (`evt.waitlist.expiring`, from the sweeper).
 pub fn offer_expiring(
     entry_id: Uuid,
     event_id: Uuid,

@@ -450,34 +450,53 @@ async fn cancelling_an_event_notifies_each_holder_once() {
 }
 
 /// A seat offered from the waitlist is urgent news: the person offered it gets an email and an
-/// in-app notification naming the offer's deadline.
+/// in-app notification naming the offer's deadline, and once the deadline is near (within
+/// `reminder_minutes`, here longer than the whole offer) a single reminder.
 #[tokio::test]
-async fn a_waitlist_offer_is_emailed_and_listed_in_app() {
+async fn a_waitlist_offer_is_emailed_and_reminded_once_before_it_expires() {
     let sink = SmtpSink::start().await.expect("sink");
-    let app = spawn(&sink).await;
+    let app = TestApp::spawn_with(TestOptions {
+        notifications: Some(settings(&sink)),
+        configure: |s| s.waitlist.reminder_minutes = 60,
+        ..Default::default()
+    })
+    .await;
     let (event, holders, bookings) = evently_tests::flows::sold_out(&app, 1, 0).await;
     let waiter = app.register().await;
     let entry =
         evently_tests::flows::id(&evently_tests::flows::join(&app, &waiter, event, 1).await);
     evently_tests::flows::cancel(&app, &holders[0], bookings[0]).await;
     evently_tests::flows::wait_entry(&app, entry, "offered").await;
-    app.eventually("the offer email", || async {
-        sink.messages_to(&waiter.email).len() == 1
+    app.eventually("the offer and its reminder are emailed", || async {
+        sink.messages_to(&waiter.email).len() == 2
     })
     .await;
-    let raw = sink.messages_to(&waiter.email).remove(0).data;
-    let mail = MessageParser::default().parse(&raw).expect("parses");
-    let text = mail.body_text(0).expect("a text part");
-    assert!(
-        text.contains(&entry.to_string()) || text.contains("offer"),
-        "{text}"
-    );
-    app.eventually("the in-app notification", || async {
-        notifications(&app, &waiter, "")
+    let kinds = || async {
+        let mut kinds: Vec<String> = notifications(&app, &waiter, "")
             .await
             .iter()
-            .any(|n| n["kind"] == "waitlist_offered")
+            .map(|n| n["kind"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    app.eventually("both in-app notifications", || async {
+        kinds().await.len() == 2
     })
     .await;
+    assert_eq!(
+        kinds().await,
+        ["waitlist_offer_expiring", "waitlist_offered"]
+    );
+    // The sweeper keeps running: the reminder is marked and never sent again.
+    let reminded: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT reminded_at FROM waitlist_entries WHERE id = $1")
+            .bind(entry)
+            .fetch_one(&app.pool)
+            .await
+            .expect("entry");
+    assert!(reminded.is_some());
+    drained(&app).await;
+    assert_eq!(sink.messages_to(&waiter.email).len(), 2);
     app.shutdown().await;
 }
