@@ -45,9 +45,9 @@ pub fn decode(prefix: &Prefix, subject: &str, payload: &[u8]) -> anyhow::Result<
                 at: cancelled.occurred_at,
             }
         }
-        // SEAM(waitlist): the subject carries all analytics needs (one entry, its event, what
-        // happened); the payload (`WaitlistEvent`, from the waitlist team) is only checked to be
-        // an event. Nothing to wire unless entries should be weighted by `entry.quantity`.
+        // The subject carries all analytics needs (one entry, its event, what happened); the
+        // payload (`WaitlistEvent`) is only checked to be an event. Entries are counted, not
+        // weighted by `entry.quantity`.
         ("waitlist", verb) => match WaitlistAction::parse(verb) {
             Some(action) => {
                 let _: Occurred = json(subject, payload)?;
