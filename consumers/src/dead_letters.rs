@@ -124,15 +124,7 @@ pub async fn replay(
     prefix: &Prefix,
     sequence: u64,
 ) -> anyhow::Result<DeadLetter> {
-    let stream = js
-        .get_stream(prefix.dlq_stream())
-        .await
-        .context("opening the dead-letter stream")?;
-    let message = stream
-        .get_raw_message(sequence)
-        .await
-        .with_context(|| format!("no dead letter with sequence {sequence}"))?;
-    let letter = DeadLetter::from_message(sequence, message);
+    let letter = show(js, prefix, sequence).await?;
     anyhow::ensure!(
         !letter.subject.is_empty(),
         "dead letter {sequence} does not say where it came from"
@@ -154,7 +146,9 @@ pub async fn replay(
     .context("publishing the replayed message")?
     .await
     .context("awaiting the replayed message's PubAck")?;
-    stream
+    js.get_stream(prefix.dlq_stream())
+        .await
+        .context("opening the dead-letter stream")?
         .delete_message(sequence)
         .await
         .with_context(|| format!("removing dead letter {sequence}"))?;
