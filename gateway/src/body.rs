@@ -91,6 +91,21 @@ pub fn path_id(req: &Request, name: &str, what: &'static str) -> Result<uuid::Uu
         .ok_or(ApiError::NotFound(what))
 }
 
+/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
+pub fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or_default().trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{reply, set_location};
 use crate::auth::{CurrentUser, current_user};
-use crate::body::{Checks, parse_json, path_id};
+use crate::body::{Checks, idempotency_key, parse_json, path_id};
 use crate::error::ApiError;
 use crate::pagination::{Page, PageRequest};
 use crate::publish::publish_booking_command;
@@ -105,21 +105,6 @@ async fn load(state: &AppState, id: Uuid) -> Result<Option<BookingRow>, ApiError
     .bind(id)
     .fetch_optional(&state.pool)
     .await?)
-}
-
-/// The `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters.
-fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value.to_str().unwrap_or_default().trim();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::field(
-            "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters",
-        ));
-    }
-    Ok(Some(key.to_owned()))
 }
 
 fn answer(res: &mut Response, status: StatusCode, booking: BookingSnapshot) {

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::reply;
 use crate::auth::current_user;
-use crate::body::{Checks, parse_json, path_id};
+use crate::body::{Checks, idempotency_key, parse_json, path_id};
 use crate::error::ApiError;
 use crate::live_user::wait_for;
 use crate::publish::publish_booking_command;
@@ -100,13 +100,7 @@ pub async fn pay_booking(
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let id = path_id(req, "id", "booking")?;
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .map(str::to_owned);
+    let key = idempotency_key(req)?;
     let body: PayRequest = parse_json(req, state.settings.max_body_bytes).await?;
     Checks::default()
         .check(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::bookings::BookingOut;
 use super::{reply, set_location};
 use crate::auth::current_user;
-use crate::body::{Checks, parse_json, path_id};
+use crate::body::{Checks, idempotency_key, parse_json, path_id};
 use crate::error::ApiError;
 use crate::live_user::wait_for;
 use crate::pagination::{Page, PageRequest};
@@ -95,18 +95,7 @@ pub async fn join_waitlist(
     let caller = current_user(depot)?;
     let state = state(depot)?;
     let event_id = path_id(req, "id", "event")?;
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
-    if let Some(k) = &key
-        && (k.is_empty() || k.len() > 255)
-    {
-        return Err(ApiError::field(
-            "Idempotency-Key",
-            "must be 1 to 255 characters",
-        ));
-    }
+    let key = idempotency_key(req)?;
     let body: JoinRequest = parse_json(req, state.settings.max_body_bytes).await?;
     let rules = state
         .events
