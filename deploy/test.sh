@@ -2,8 +2,10 @@
 # The one command that runs Evently's whole test suite (what CI runs, through .ci/run): makes sure
 # PostgreSQL and a nats-server >= 2.10 are there (deploy/ensure-services.sh --test, which installs
 # what is missing), exports DATABASE_URL and EVENTLY_NATS_SERVER, then runs every test of the
-# workspace with cargo-nextest, or with cargo test where nextest is not installed.
-# Extra arguments go to the test runner, e.g. a filter: `deploy/test.sh nats_server`.
+# workspace with cargo-nextest, or with cargo test where nextest is not installed; then fuzzes the
+# HTTP API with schemathesis (deploy/api-fuzz.sh) against the `evently` binary the tests built.
+# Extra arguments go to the test runner, e.g. a filter: `deploy/test.sh nats_server` (a filtered
+# run skips the API fuzz; EVENTLY_API_FUZZ=0 skips it too).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -12,8 +14,14 @@ set -a
 eval "$services"
 set +a
 
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
-  exec cargo nextest run --workspace --no-fail-fast "$@"
+  cargo nextest run --workspace --no-fail-fast "$@" || status=$?
 else
-  exec cargo test --workspace --no-fail-fast "$@"
+  cargo test --workspace --no-fail-fast "$@" || status=$?
 fi
+
+if [ "$#" -eq 0 ] && [ "${EVENTLY_API_FUZZ:-1}" != "0" ]; then
+  EVENTLY_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/evently" bash deploy/api-fuzz.sh || status=$?
+fi
+exit "$status"

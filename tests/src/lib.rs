@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod flows;
+pub mod load;
 pub mod notify_bench;
 pub mod push_service;
 pub mod smtp_sink;

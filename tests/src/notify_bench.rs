@@ -40,6 +40,21 @@ impl NotifyBench {
         Ok(Self { sink, push })
     }
 
+    /// Emails received so far.
+    pub fn emails(&self) -> usize {
+        self.sink.count()
+    }
+
+    /// Push messages received so far.
+    pub fn pushes(&self) -> usize {
+        self.push.as_ref().map_or(0, PushService::count)
+    }
+
+    /// Keep no message bytes from now on (long runs).
+    pub fn light(&self) {
+        self.sink.keep_envelopes_only();
+    }
+
     /// One push subscription per user, to the local push service.
     pub async fn subscribe(&self, pool: &PgPool, users: &[Uuid]) -> anyhow::Result<()> {
         let Some(push) = &self.push else {

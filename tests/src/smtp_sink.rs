@@ -38,6 +38,8 @@ struct Shared {
     mode: AtomicU8,
     messages: Mutex<Vec<Received>>,
     attempts: std::sync::atomic::AtomicUsize,
+    /// Keep only the envelope, not the bytes (long benchmark runs).
+    envelope_only: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -84,6 +86,12 @@ impl SmtpSink {
 
     pub fn set_mode(&self, mode: Mode) {
         self.shared.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// From now on keep each message's envelope and time but not its bytes (a soak receives
+    /// tens of thousands of emails with PDFs attached).
+    pub fn keep_envelopes_only(&self) {
+        self.shared.envelope_only.store(true, Ordering::SeqCst);
     }
 
     /// Every message received so far.
@@ -175,7 +183,10 @@ async fn session(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
             }
         } else if upper == "DATA" {
             write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
-            let data = read_data(&mut lines).await?;
+            let mut data = read_data(&mut lines).await?;
+            if shared.envelope_only.load(Ordering::Relaxed) {
+                data = Vec::new();
+            }
             shared.messages.lock().push(Received {
                 from: from.clone(),
                 to: std::mem::take(&mut to),

@@ -65,9 +65,12 @@ async fn limit_by_address(
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// A valid email address; unique, case-insensitive.
+    #[salvo(schema(format = "email", max_length = 254))]
     pub email: String,
     /// 10 to 128 characters, not a commonly used password.
+    #[salvo(schema(min_length = 10, max_length = 128))]
     pub password: String,
+    #[salvo(schema(min_length = 1, max_length = 200))]
     pub name: String,
 }
 

@@ -21,6 +21,7 @@ pub fn router() -> Router {
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     /// `attendee`, `organizer` or `admin`.
+    #[salvo(schema(pattern = "^(attendee|organizer|admin)$"))]
     pub role: String,
 }
 

@@ -80,7 +80,7 @@ async fn page(
 #[endpoint(security(("bearer" = [])), tags("analytics"),
     parameters(("id" = Uuid, Path),
                ("format" = Option<String>, Query, description = "`json` (default) or `csv`"),
-               ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+               ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query)),
     responses((status_code = 200, body = crate::pagination::Page<Attendee>,
                description = "JSON page; `text/csv` (booking_id, user_id, name, email, quantity, status, booked_at) when asked")))]
 pub async fn attendees(

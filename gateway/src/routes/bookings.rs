@@ -34,6 +34,7 @@ const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_746c_7900_8000_0
 #[serde(deny_unknown_fields)]
 pub struct BookingRequest {
     /// Seats to book: 1 to the event's `max_per_booking`.
+    #[salvo(schema(minimum = 1, maximum = 100))]
     pub quantity: i32,
     /// Join the waitlist instead of being rejected when sold out.
     #[serde(default)]
@@ -134,7 +135,7 @@ fn count(answer: &'static str) {
 /// `Idempotency-Key` from the same user always yields the same booking.
 #[endpoint(security(("bearer" = [])), 
     tags("bookings"),
-    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "makes retries safe")),
     request_body = BookingRequest,
     responses((status_code = 201, body = BookingOut), (status_code = 202, body = BookingOut))
 )]
@@ -351,7 +352,7 @@ pub async fn cancel_booking(
 /// The caller's bookings, newest first, optionally only those with `status`.
 #[endpoint(security(("bearer" = [])), 
     tags("bookings"),
-    parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query)),
     responses((status_code = 200, body = Page<BookingOut>))
 )]
 pub async fn my_bookings(

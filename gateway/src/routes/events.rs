@@ -31,27 +31,38 @@ pub fn router() -> Router {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
+    #[salvo(schema(min_length = 1, max_length = 200))]
     pub name: String,
     #[serde(default)]
+    #[salvo(schema(max_length = 10000))]
     pub description: String,
     pub venue_id: Uuid,
+    /// One of music, theatre, comedy, dance, sports, conference, workshop, festival,
+    /// exhibition, film, family, food, other.
+    #[salvo(schema(min_length = 1, max_length = 50))]
     pub category: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     /// Seats on sale; at most the venue's capacity.
+    #[salvo(schema(minimum = 1, maximum = 1000000))]
     pub capacity: i32,
     /// Price of one seat in minor units of `currency`.
+    #[salvo(schema(minimum = 0, maximum = 100000000))]
     pub price_cents: i64,
     /// ISO 4217, e.g. `EUR`.
+    #[salvo(schema(pattern = "^[A-Z]{3}$"))]
     pub currency: String,
     pub sales_start: Option<DateTime<Utc>>,
     pub sales_end: Option<DateTime<Utc>>,
     /// Most seats in one booking (default 10).
+    #[salvo(schema(minimum = 1, maximum = 100))]
     pub max_per_booking: Option<i32>,
     /// How long an unpaid booking holds its seats (default 10).
+    #[salvo(schema(minimum = 1, maximum = 1440))]
     pub hold_minutes: Option<i32>,
     /// How long a waitlist offer stays open, in minutes (default 30).
     #[serde(default)]
+    #[salvo(schema(minimum = 1, maximum = 10080))]
     pub offer_minutes: Option<i32>,
 }
 
@@ -397,6 +408,8 @@ struct Filters {
     available_only: bool,
 }
 
+/// A query parameter: absent is `None`, present must parse (an empty `venue_id=` is a 422 like any
+/// other value that is not a UUID). Free-text filters treat an empty value as absent themselves.
 fn query_param<T>(
     req: &Request,
     name: &str,
@@ -405,7 +418,6 @@ fn query_param<T>(
 ) -> Result<Option<T>, ApiError> {
     match req.query::<String>(name) {
         None => Ok(None),
-        Some(s) if s.is_empty() => Ok(None),
         Some(s) => parse(&s)
             .map(Some)
             .ok_or_else(|| ApiError::field(name, hint)),
@@ -426,8 +438,10 @@ impl Filters {
                 "q",
                 |s| (s.chars().count() <= 200).then(|| s.to_owned()),
                 "must be at most 200 characters",
-            )?,
-            category: query_param(req, "category", |s| Some(s.trim().to_lowercase()), "")?,
+            )?
+            .filter(|q| !q.is_empty()),
+            category: query_param(req, "category", |s| Some(s.trim().to_lowercase()), "")?
+                .filter(|c| !c.is_empty()),
             venue_id: query_param(
                 req,
                 "venue_id",
@@ -471,7 +485,7 @@ impl Filters {
         ("min_price" = Option<i64>, Query), ("max_price" = Option<i64>, Query),
         ("available_only" = Option<bool>, Query),
         ("mine" = Option<bool>, Query, description = "the caller's events, cancelled ones included"),
-        ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query)
     ),
     responses((status_code = 200, body = Page<EventOut>))
 )]

@@ -45,7 +45,7 @@ const COLUMNS: &str = "id, kind, title, body, data, read_at, created_at";
 
 /// The caller's in-app notifications, newest first; `unread=true` for unread ones only.
 #[endpoint(security(("bearer" = [])), tags("notifications"),
-    parameters(("unread" = Option<bool>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    parameters(("unread" = Option<bool>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query)),
     responses((status_code = 200, body = Page<NotificationOut>)))]
 pub async fn my_notifications(
     req: &mut Request,

@@ -32,6 +32,7 @@ pub struct PayRequest {
     /// The provider's payment method; with the `test` provider a test card: `tok_visa`
     /// (succeeds), `tok_chargeDeclined` (declined), `tok_threeDSecure` (confirmed later by
     /// webhook).
+    #[salvo(schema(min_length = 1, max_length = 255))]
     pub payment_method: String,
 }
 
@@ -88,7 +89,7 @@ fn provider_error(e: PaymentError) -> ApiError {
 /// (`applied`, or `refunded` if the hold expired meanwhile); `202` while the provider or the
 /// pipeline has not decided; `402` when the card is declined (the hold stays until it expires).
 #[endpoint(security(("bearer" = [])), tags("bookings"),
-    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "one intent per key (default: one per booking)")),
+    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "one intent per key (default: one per booking)")),
     request_body = PayRequest,
     responses((status_code = 200, body = PaymentOut), (status_code = 202, body = PaymentOut))
 )]

@@ -52,14 +52,17 @@ pub async fn push_public_key(depot: &mut Depot, res: &mut Response) -> Result<()
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SubscriptionKeys {
     /// base64url of the browser's P-256 public key (65 bytes, uncompressed).
+    #[salvo(schema(pattern = "^B[A-Za-z0-9_-]{86}={0,1}$"))]
     pub p256dh: String,
     /// base64url of the 16-byte auth secret.
+    #[salvo(schema(pattern = "^[A-Za-z0-9_-]{22}(==)?$"))]
     pub auth: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SubscriptionRequest {
     /// The push service URL: https (or http://127.0.0.1 / localhost for local testing).
+    #[salvo(schema(format = "uri", pattern = "^https://", max_length = 2048))]
     pub endpoint: String,
     pub keys: SubscriptionKeys,
 }

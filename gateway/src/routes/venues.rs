@@ -24,12 +24,16 @@ pub fn router() -> Router {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VenueRequest {
+    #[salvo(schema(min_length = 1, max_length = 200))]
     pub name: String,
     #[serde(default)]
+    #[salvo(schema(max_length = 500))]
     pub address: String,
     #[serde(default)]
+    #[salvo(schema(max_length = 200))]
     pub city: String,
     /// Most people the venue holds; an event's capacity cannot exceed it.
+    #[salvo(schema(minimum = 1, maximum = 1000000))]
     pub capacity: i32,
 }
 
@@ -98,7 +102,7 @@ pub async fn create_venue(
 }
 
 /// List venues, oldest first.
-#[endpoint(tags("venues"), parameters(("mine" = Option<bool>, Query, description = "only the caller's venues"), ("limit" = Option<i64>, Query, description = "1-100, default 20"), ("cursor" = Option<String>, Query, description = "from `next_cursor`")), responses((status_code = 200, body = Page<VenueOut>)))]
+#[endpoint(tags("venues"), parameters(("mine" = Option<bool>, Query, description = "only the caller's venues"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query, description = "from `next_cursor`")), responses((status_code = 200, body = Page<VenueOut>)))]
 pub async fn list_venues(
     req: &mut Request,
     depot: &mut Depot,
@@ -162,6 +166,7 @@ pub struct VenuePatch {
     pub address: Option<String>,
     pub city: Option<String>,
     /// Not below the capacity of any active event at the venue.
+    #[salvo(schema(minimum = 1, maximum = 1000000))]
     pub capacity: Option<i32>,
 }
 

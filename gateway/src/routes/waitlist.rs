@@ -35,6 +35,7 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_746c_7900_8000_0000_0000_000
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     /// Seats wanted: 1 to the event's `max_per_booking`.
+    #[salvo(schema(minimum = 1, maximum = 100))]
     pub quantity: i32,
 }
 
@@ -83,7 +84,7 @@ async fn load_mine(state: &AppState, id: Uuid, user: Uuid) -> Result<WaitlistEnt
 /// Join an event's waitlist. `201` with the entry and its `position` once applied, `202` with
 /// `status: pending` if that takes longer. One active entry per user and event (`409`).
 #[endpoint(security(("bearer" = [])), tags("waitlist"),
-    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    parameters(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "makes retries safe")),
     request_body = JoinRequest,
     responses((status_code = 201, body = WaitlistEntryOut), (status_code = 202, body = WaitlistEntryOut))
 )]
@@ -183,7 +184,7 @@ pub async fn join_waitlist(
 /// The caller's waitlist entries, newest first, with their live `position` while waiting;
 /// optionally only those with `status`.
 #[endpoint(security(("bearer" = [])), tags("waitlist"),
-    parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    parameters(("status" = Option<String>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1-100, default 20"), ("cursor" = Option<String>, Query)),
     responses((status_code = 200, body = Page<WaitlistEntryOut>))
 )]
 pub async fn my_waitlist(

@@ -64,7 +64,8 @@ pub fn verify(
     if signatures.is_empty() {
         return Err(WebhookError::Malformed);
     }
-    let age = (now.timestamp() - timestamp).unsigned_abs();
+    // `abs_diff`: a timestamp near i64::MIN or MAX must not overflow (a panic in debug builds).
+    let age = now.timestamp().abs_diff(timestamp);
     if age > tolerance.as_secs() {
         return Err(WebhookError::Stale);
     }
@@ -117,5 +118,23 @@ mod tests {
             verify("s3cret", None, body, now, tolerance),
             Err(WebhookError::Malformed)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic() {
+        let now = Utc::now();
+        let tolerance = Duration::from_secs(300);
+        for t in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            assert_eq!(
+                verify(
+                    "s3cret",
+                    Some(&format!("t={t},v1=00")),
+                    b"{}",
+                    now,
+                    tolerance
+                ),
+                Err(WebhookError::Stale)
+            );
+        }
     }
 }

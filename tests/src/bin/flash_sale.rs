@@ -10,15 +10,14 @@
 #[path = "flash_sale/tickets.rs"]
 mod tickets;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
-use evently_runtime::identity::{Role, TokenKeys};
-use evently_runtime::settings::Secret;
+use evently_runtime::identity::Role;
+use evently_tests::load;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -61,30 +60,6 @@ struct Args {
     /// With `--smtp-sink-port`: give every user a push subscription to a local push service.
     #[arg(long)]
     push: bool,
-}
-
-/// Resident memory of the running `evently` process, in MiB (Linux).
-fn evently_rss_mib() -> Option<f64> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let is_evently = cmdline
-            .split_whitespace()
-            .next()
-            .is_some_and(|b| b.ends_with("/evently") || b == "evently");
-        if is_evently && (cmdline.contains(" up") || cmdline.contains(" gateway")) {
-            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-            let kb: f64 = status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            return Some(kb / 1024.0);
-        }
-    }
-    None
 }
 
 /// One open live stream: every `availability` event it received, as `(when, sold)`.
@@ -160,14 +135,7 @@ struct Tally {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     evently_runtime::vapid::install_crypto_provider();
-    let secret = match &args.jwt_secret {
-        Some(s) => s.clone(),
-        None => std::fs::read_to_string(PathBuf::from(".evently/jwt_secret"))
-            .context("no --jwt-secret / EVENTLY_JWT_SECRET and no .evently/jwt_secret (run from the repository after `evently up`)")?
-            .trim()
-            .to_owned(),
-    };
-    let keys = TokenKeys::new(&Secret::new(secret), Duration::from_secs(3600));
+    let keys = load::token_keys(args.jwt_secret.as_deref())?;
     let pool = evently_runtime::db::connect(&args.database_url, 4).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
@@ -179,13 +147,28 @@ async fn main() -> anyhow::Result<()> {
         args.requests, args.seats
     );
     let organizer = Uuid::now_v7();
-    insert_users(&pool, &[organizer], "organizer").await?;
+    load::insert_users(&pool, &[organizer], "organizer").await?;
     let organizer_token = keys.issue(organizer, Role::Organizer)?.0;
-    let event = create_event(&http, &args, &organizer_token).await?;
+    let seats = i64::from(args.seats);
+    let venue = load::create_venue(
+        &http,
+        &args.base_url,
+        &organizer_token,
+        "Flash Arena",
+        seats,
+    )
+    .await?;
+    let event = load::create_event(
+        &http,
+        &args.base_url,
+        &organizer_token,
+        &venue,
+        "Flash sale",
+        seats,
+    )
+    .await?;
     let users: Vec<Uuid> = (0..args.requests).map(|_| Uuid::now_v7()).collect();
-    for chunk in users.chunks(10_000) {
-        insert_users(&pool, chunk, "attendee").await?;
-    }
+    load::insert_users(&pool, &users, "attendee").await?;
     let notify = match args.smtp_sink_port {
         Some(port) => {
             let bench = evently_tests::notify_bench::NotifyBench::start(port, args.push).await?;
@@ -201,7 +184,7 @@ async fn main() -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?,
     );
 
-    let rss_before = evently_rss_mib();
+    let rss_before = load::evently_rss_mib();
     let stop_streams = tokio_util::sync::CancellationToken::new();
     let mut streams = tokio::task::JoinSet::new();
     if args.sse > 0 {
@@ -217,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
         ready.wait().await;
         println!("{} live streams open", args.sse);
     }
-    let rss_streams = evently_rss_mib();
+    let rss_streams = load::evently_rss_mib();
     println!(
         "firing {} booking requests from {} connections at {}",
         args.requests, args.connections, args.base_url
@@ -258,7 +241,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let decided = started.elapsed();
-    let rss_after = evently_rss_mib();
+    let rss_after = load::evently_rss_mib();
     let mut stream_updates = Vec::new();
     if args.sse > 0 {
         // Let the last updates arrive, then close the streams.
@@ -441,53 +424,4 @@ async fn wait_decided(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(None)
-}
-
-async fn insert_users(pool: &sqlx::PgPool, ids: &[Uuid], role: &str) -> anyhow::Result<()> {
-    let emails: Vec<String> = ids
-        .iter()
-        .map(|id| format!("load-{}@example.com", id.simple()))
-        .collect();
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, name, role) \
-         SELECT id, email, 'load-test-user-cannot-log-in', 'Load Test', $3 FROM unnest($1::uuid[], $2::text[]) AS u(id, email)",
-    )
-    .bind(ids)
-    .bind(&emails)
-    .bind(role)
-    .execute(pool)
-    .await
-    .context("inserting load-test users")?;
-    Ok(())
-}
-
-async fn create_event(http: &reqwest::Client, args: &Args, token: &str) -> anyhow::Result<Uuid> {
-    let base = &args.base_url;
-    let venue: Value = http
-        .post(format!("{base}/api/v1/venues"))
-        .bearer_auth(token)
-        .json(&json!({"name": "Flash Arena", "city": "Benchmark", "capacity": args.seats}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let starts = chrono::Utc::now() + chrono::Duration::days(7);
-    let event: Value = http
-        .post(format!("{base}/api/v1/events"))
-        .bearer_auth(token)
-        .json(&json!({
-            "name": "Flash sale", "venue_id": venue["id"], "category": "music",
-            "starts_at": starts, "ends_at": starts + chrono::Duration::hours(2),
-            "capacity": args.seats, "price_cents": 0, "currency": "EUR", "max_per_booking": 1
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    event["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .context("event id in the response")
 }

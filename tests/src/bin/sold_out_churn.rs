@@ -7,16 +7,15 @@
 //! bookings and entries), that every entry was offered at most once, and that the offers went to
 //! the first entries in join order.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::Parser;
-use evently_runtime::identity::{Role, TokenKeys};
-use evently_runtime::settings::Secret;
+use evently_runtime::identity::Role;
+use evently_tests::load;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -115,14 +114,7 @@ async fn wait_count(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let secret = match &args.jwt_secret {
-        Some(s) => s.clone(),
-        None => std::fs::read_to_string(PathBuf::from(".evently/jwt_secret"))
-            .context("no --jwt-secret / EVENTLY_JWT_SECRET and no .evently/jwt_secret")?
-            .trim()
-            .to_owned(),
-    };
-    let keys = TokenKeys::new(&Secret::new(secret), Duration::from_secs(3600));
+    let keys = load::token_keys(args.jwt_secret.as_deref())?;
     let pool = evently_runtime::db::connect(&args.database_url, 4).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
@@ -135,19 +127,23 @@ async fn main() -> anyhow::Result<()> {
         args.seats, args.waitlist, cancels, args.cancel_percent
     );
     let organizer = Uuid::now_v7();
-    insert_users(&pool, &[organizer], "organizer").await?;
-    let event = create_event(
+    load::insert_users(&pool, &[organizer], "organizer").await?;
+    let organizer_token = keys.issue(organizer, Role::Organizer)?.0;
+    let seats = args.seats as i64;
+    let venue = load::create_venue(&http, &base, &organizer_token, "Churn Hall", seats).await?;
+    let event = load::create_event(
         &http,
         &base,
-        args.seats,
-        &keys.issue(organizer, Role::Organizer)?.0,
+        &organizer_token,
+        &venue,
+        "Sold-out churn",
+        seats,
     )
     .await?;
     let holders: Vec<Uuid> = (0..args.seats).map(|_| Uuid::now_v7()).collect();
     let waiters: Vec<Uuid> = (0..args.waitlist).map(|_| Uuid::now_v7()).collect();
-    for chunk in holders.chunks(10_000).chain(waiters.chunks(10_000)) {
-        insert_users(&pool, chunk, "attendee").await?;
-    }
+    load::insert_users(&pool, &holders, "attendee").await?;
+    load::insert_users(&pool, &waiters, "attendee").await?;
     let token = |u: &Uuid| keys.issue(*u, Role::Attendee).map(|t| t.0);
 
     let book: Vec<Request> = holders
@@ -314,57 +310,4 @@ async fn report(
         bail!("the churn check failed");
     }
     Ok(())
-}
-
-async fn insert_users(pool: &sqlx::PgPool, ids: &[Uuid], role: &str) -> anyhow::Result<()> {
-    let emails: Vec<String> = ids
-        .iter()
-        .map(|id| format!("churn-{}@example.com", id.simple()))
-        .collect();
-    sqlx::query(
-        "INSERT INTO users (id, email, password_hash, name, role) \
-         SELECT id, email, 'load-test-user-cannot-log-in', 'Load Test', $3 FROM unnest($1::uuid[], $2::text[]) AS u(id, email)",
-    )
-    .bind(ids)
-    .bind(&emails)
-    .bind(role)
-    .execute(pool)
-    .await
-    .context("inserting load-test users")?;
-    Ok(())
-}
-
-async fn create_event(
-    http: &reqwest::Client,
-    base: &str,
-    seats: usize,
-    token: &str,
-) -> anyhow::Result<Uuid> {
-    let venue: Value = http
-        .post(format!("{base}/api/v1/venues"))
-        .bearer_auth(token)
-        .json(&json!({"name": "Churn Hall", "city": "Benchmark", "capacity": seats}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let starts = Utc::now() + chrono::Duration::days(7);
-    let event: Value = http
-        .post(format!("{base}/api/v1/events"))
-        .bearer_auth(token)
-        .json(&json!({
-            "name": "Sold-out churn", "venue_id": venue["id"], "category": "music",
-            "starts_at": starts, "ends_at": starts + chrono::Duration::hours(2),
-            "capacity": seats, "price_cents": 0, "currency": "EUR", "max_per_booking": 1
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    event["id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .context("event id in the response")
 }
