@@ -6,25 +6,32 @@ use std::time::{Duration, Instant};
 use evently_tests::app::TestApp;
 use tokio::process::{Child, Command};
 
-/// A running `evently <args>`; killed with SIGKILL when dropped.
+/// A running `evently <args>`; killed with SIGKILL when dropped (its settings file removed).
 pub struct Evently {
     child: Child,
     pub base: Option<String>,
+    _config: tempfile::TempPath,
 }
 
 /// A child with the app's own settings (database, NATS, prefix, signing keys, SMTP, ...) as its
-/// configuration file, and generous rate limits.
-fn command(app: &TestApp, args: &[&str]) -> Command {
+/// configuration file (private to the owner, removed with the returned path), and generous rate
+/// limits.
+fn command(app: &TestApp, args: &[&str]) -> (Command, tempfile::TempPath) {
     let mut settings = (*app.settings).clone();
     settings.consumer.batch_size = 64;
     settings.db_max_connections = 8;
     settings.decision_wait_ms = 2000;
-    let config = std::env::temp_dir().join(format!("evently-child-{}.toml", uuid::Uuid::new_v4()));
+    let config = tempfile::Builder::new()
+        .prefix("evently-child-")
+        .suffix(".toml")
+        .tempfile()
+        .expect("a file for the child's settings");
     std::fs::write(
-        &config,
+        config.path(),
         toml::to_string(&settings).expect("settings as TOML"),
     )
     .expect("writing the child's settings");
+    let config = config.into_temp_path();
     let mut command = Command::new(env!("CARGO_BIN_EXE_evently"));
     command
         .args(args)
@@ -36,20 +43,26 @@ fn command(app: &TestApp, args: &[&str]) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
-    command
+    (command, config)
 }
 
 impl Evently {
     /// `evently consume` (every consumer).
     pub fn consume(app: &TestApp) -> Self {
-        let child = command(app, &["consume"]).spawn().expect("spawn consume");
-        Self { child, base: None }
+        let (mut command, config) = command(app, &["consume"]);
+        let child = command.spawn().expect("spawn consume");
+        Self {
+            child,
+            base: None,
+            _config: config,
+        }
     }
 
     /// `evently gateway` on `port`, once it answers `/health/ready`.
     pub async fn gateway(app: &TestApp, port: u16) -> Self {
         let addr = format!("127.0.0.1:{port}");
-        let child = command(app, &["gateway"])
+        let (mut command, config) = command(app, &["gateway"]);
+        let child = command
             .env("EVENTLY_HTTP_ADDR", &addr)
             .spawn()
             .expect("spawn gateway");
@@ -74,6 +87,7 @@ impl Evently {
         Self {
             child,
             base: Some(base),
+            _config: config,
         }
     }
 

@@ -104,7 +104,8 @@ impl NotifyBench {
         let (emails, pushes) = loop {
             let (emails, pushes): (i64, i64) = sqlx::query_as(
                 "SELECT count(*) FILTER (WHERE d.channel = 'email'), count(*) FILTER (WHERE d.channel = 'push') \
-                 FROM notification_deliveries d JOIN bookings b ON d.source_id = b.id::text || '.confirmed' \
+                 FROM notification_deliveries d JOIN bookings b \
+                 ON d.source_id IN (b.id::text || '.confirmed', b.id::text || '.tickets') \
                  WHERE b.event_id = $1 AND d.status IN ('sent', 'failed', 'skipped')",
             )
             .bind(event)
@@ -126,7 +127,7 @@ impl NotifyBench {
         let lag: (Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.99) WITHIN GROUP (ORDER BY s), max(s) \
              FROM (SELECT extract(epoch FROM d.updated_at - b.updated_at)::float8 * 1000 AS s \
-             FROM notification_deliveries d JOIN bookings b ON d.source_id = b.id::text || '.confirmed' \
+             FROM notification_deliveries d JOIN bookings b ON d.source_id = b.id::text || '.tickets' \
              WHERE b.event_id = $1 AND d.channel = 'email' AND d.status = 'sent') x",
         )
         .bind(event)
