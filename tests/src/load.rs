@@ -4,7 +4,7 @@
 //! process (resident memory, open sockets).
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use evently_runtime::identity::TokenKeys;
@@ -99,6 +99,32 @@ pub async fn create_event(
         .as_str()
         .and_then(|s| s.parse().ok())
         .context("event id in the response")
+}
+
+/// Polls a booking answered `202` until it is decided (at most two minutes): its status, or
+/// `None` when it is still pending.
+pub async fn wait_decided(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: Uuid,
+) -> anyhow::Result<Option<String>> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let res = http
+            .get(format!("{base}/api/v1/bookings/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        if res.status() == 200 {
+            let body: Value = res.json().await?;
+            if let Some(status) = body["status"].as_str().filter(|s| *s != "pending") {
+                return Ok(Some(status.to_owned()));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(None)
 }
 
 /// The pid of the running `evently up` (or `evently gateway`) process (Linux).

@@ -234,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Poll what was answered 202 until decided.
     for (index, id) in std::mem::take(&mut tally.pending) {
-        match wait_decided(&http, &args.base_url, &tokens[index], id).await? {
+        match load::wait_decided(&http, &args.base_url, &tokens[index], id).await? {
             Some(s) if s == "confirmed" => tally.confirmed += 1,
             Some(_) => tally.rejected += 1,
             None => tally.errors += 1,
@@ -400,28 +400,4 @@ async fn fire(
         }
     }
     tally
-}
-
-async fn wait_decided(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    id: Uuid,
-) -> anyhow::Result<Option<String>> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        let res = http
-            .get(format!("{base}/api/v1/bookings/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        if res.status() == 200 {
-            let body: Value = res.json().await?;
-            if let Some(status) = body["status"].as_str().filter(|s| *s != "pending") {
-                return Ok(Some(status.to_owned()));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(None)
 }

@@ -264,7 +264,7 @@ async fn main() -> anyhow::Result<()> {
     // Decide what was answered 202, then wait for every consumer to drain.
     let pending = std::mem::take(&mut outcomes.lock().pending);
     for (id, index) in pending {
-        if wait_decided(&http, &base, &tokens[index], id).await? == Some("confirmed".into()) {
+        if load::wait_decided(&http, &base, &tokens[index], id).await? == Some("confirmed".into()) {
             let event: Uuid = sqlx::query_scalar("SELECT event_id FROM bookings WHERE id = $1")
                 .bind(id)
                 .fetch_one(&pool)
@@ -514,30 +514,6 @@ async fn book(
             }
         }
     }
-}
-
-async fn wait_decided(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    id: Uuid,
-) -> anyhow::Result<Option<String>> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        let res = http
-            .get(format!("{base}/api/v1/bookings/{id}"))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        if res.status() == 200 {
-            let body: Value = res.json().await?;
-            if let Some(status) = body["status"].as_str().filter(|s| *s != "pending") {
-                return Ok(Some(status.to_owned()));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(None)
 }
 
 async fn pg_connections(pool: &sqlx::PgPool) -> anyhow::Result<i64> {
