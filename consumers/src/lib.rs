@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod dead_letters;
+pub mod lease;
 pub mod notifications;
 pub mod publish;
 pub mod reservations;
@@ -56,17 +57,39 @@ pub fn spawn(
     for name in names {
         match name {
             reservations::NAME => {
-                let handler = reservations::Reservations::new(
-                    pool.clone(),
-                    js.clone(),
-                    config.prefix.clone(),
-                );
-                set.spawn(runner::run(
-                    js.clone(),
-                    config.clone(),
-                    handler,
-                    shutdown.clone(),
-                ));
+                // One active instance however many run, so bookings are decided in stream order
+                // (lease.rs); the others stand by.
+                let (pool, js, config, shutdown) =
+                    (pool.clone(), js.clone(), config.clone(), shutdown.clone());
+                let ttl = Duration::from_secs(settings.consumer.lease_ttl_secs);
+                let replicas = settings.nats_replicas;
+                set.spawn(async move {
+                    let store = lease::bucket(&js, &config.prefix, replicas, ttl).await?;
+                    let holder = format!(
+                        "pid {} on {}",
+                        std::process::id(),
+                        std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into())
+                    );
+                    lease::run_as_holder(store, reservations::NAME, holder, ttl, shutdown, |term| {
+                        let handler = reservations::Reservations::new(
+                            pool.clone(),
+                            js.clone(),
+                            config.prefix.clone(),
+                        );
+                        let (js, config) = (js.clone(), config.clone());
+                        async move {
+                            runner::await_previous_holder(
+                                &js,
+                                &config.prefix,
+                                reservations::NAME,
+                                &term,
+                            )
+                            .await?;
+                            runner::run(js, config, handler, term).await
+                        }
+                    })
+                    .await
+                });
             }
             waitlist::NAME => {
                 let handler = waitlist::Waitlist::new(

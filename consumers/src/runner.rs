@@ -175,6 +175,43 @@ pub async fn run<H: Handler>(
     Ok(())
 }
 
+/// Before a newly active instance of a single-instance consumer pulls: when the previous holder
+/// left messages delivered but unacknowledged (it crashed), waits one `ack_wait` so that the
+/// server redelivers them first (redeliveries go before new messages), keeping stream order.
+pub async fn await_previous_holder(
+    js: &jetstream::Context,
+    prefix: &Prefix,
+    name: &str,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let (stream_name, _) = evently_runtime::nats::consumer_config(prefix, name, None)?;
+    let mut consumer: PullConsumer = js
+        .get_stream(&stream_name)
+        .await
+        .with_context(|| format!("looking up stream {stream_name}"))?
+        .get_consumer(name)
+        .await
+        .map_err(|e| anyhow::anyhow!("looking up consumer {name}: {e}"))?;
+    let info = consumer
+        .info()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading consumer {name}: {e}"))?;
+    if info.num_ack_pending > 0 {
+        let wait = info.config.ack_wait;
+        tracing::info!(
+            consumer = name,
+            unacknowledged = info.num_ack_pending,
+            wait_secs = wait.as_secs_f64(),
+            "the previous instance left messages unacknowledged; waiting for their redelivery"
+        );
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    Ok(())
+}
+
 /// The consumer's messages, `batch_size` at a time at most, from pull requests of twice that, each
 /// alive for 30 s with a heartbeat every 5 s.
 async fn pull(

@@ -170,6 +170,9 @@ pub struct ConsumerSettings {
     pub ack_wait_secs: Option<u64>,
     /// First delay of a `nak` after a transient failure; doubles each delivery.
     pub retry_base_ms: u64,
+    /// How long the lease of a single-instance consumer (`reservations`) outlives a crashed
+    /// holder before a standby instance takes over (seconds; renewed every third of it).
+    pub lease_ttl_secs: u64,
 }
 
 impl Default for Settings {
@@ -206,6 +209,7 @@ impl Default for ConsumerSettings {
             batch_size: 512,
             ack_wait_secs: None,
             retry_base_ms: 500,
+            lease_ttl_secs: 10,
         }
     }
 }
@@ -232,6 +236,9 @@ impl Settings {
         Prefix::new(&self.nats_prefix).context("EVENTLY_NATS_PREFIX")?;
         if self.consumer.batch_size == 0 || self.consumer.batch_size > 10_000 {
             bail!("EVENTLY_CONSUMER__BATCH_SIZE must be between 1 and 10000");
+        }
+        if !(3..=600).contains(&self.consumer.lease_ttl_secs) {
+            bail!("EVENTLY_CONSUMER__LEASE_TTL_SECS must be between 3 and 600");
         }
         if self.db_max_connections < 2 {
             bail!("EVENTLY_DB_MAX_CONNECTIONS must be at least 2");

@@ -12,5 +12,6 @@ mod process;
 mod cluster;
 mod consumer_kill;
 mod gateway_kill;
+mod leases;
 mod poison;
 mod postgres_restart;

@@ -21,6 +21,7 @@ fn command(app: &TestApp, args: &[&str]) -> (Command, tempfile::TempPath) {
     settings.consumer.batch_size = 64;
     settings.db_max_connections = 8;
     settings.decision_wait_ms = 2000;
+    settings.consumer.lease_ttl_secs = 3;
     let config = tempfile::Builder::new()
         .prefix("evently-child-")
         .suffix(".toml")
@@ -49,7 +50,15 @@ fn command(app: &TestApp, args: &[&str]) -> (Command, tempfile::TempPath) {
 impl Evently {
     /// `evently consume` (every consumer).
     pub fn consume(app: &TestApp) -> Self {
-        let (mut command, config) = command(app, &["consume"]);
+        Self::consume_only(app, &[])
+    }
+
+    /// `evently consume <names>` (every consumer when `names` is empty).
+    pub fn consume_only(app: &TestApp, names: &[&str]) -> Self {
+        let args: Vec<&str> = std::iter::once("consume")
+            .chain(names.iter().copied())
+            .collect();
+        let (mut command, config) = command(app, &args);
         let child = command.spawn().expect("spawn consume");
         Self {
             child,
@@ -92,6 +101,11 @@ impl Evently {
     }
 
     /// SIGKILL: no graceful shutdown, nothing in hand is finished.
+    /// The child's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
         self.child.wait().await.expect("reaped");

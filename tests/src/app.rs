@@ -149,6 +149,8 @@ impl TestApp {
                 batch_size: options.batch_size,
                 ack_wait_secs: Some(options.ack_wait_secs),
                 retry_base_ms: 100,
+                // A killed reservations instance's lease passes on quickly.
+                lease_ttl_secs: 3,
             },
             payments: evently_runtime::settings::PaymentSettings {
                 webhook_secret: Secret::new(TEST_WEBHOOK_SECRET),
