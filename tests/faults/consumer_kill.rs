@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use evently_tests::app::{TestApp, TestOptions};
 use parking_lot::RwLock;
 
-use crate::load::{book_all, check_books};
+use crate::load::{book_all, check_books, decided_at_least};
 use crate::process::Evently;
 
 #[tokio::test]
@@ -29,19 +29,8 @@ async fn a_consumer_process_killed_mid_stream_and_restarted_decides_every_bookin
     let load = book_all(&app, target, users, event, 40, answered.clone());
     let chaos = async {
         // Kill the consumer once it has decided some bookings and more are coming.
-        app.eventually("the consumer decides some bookings", || async {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM bookings")
-                .fetch_one(&app.pool)
-                .await
-                .expect("count")
-                >= 60
-        })
-        .await;
+        let decided_at_kill = decided_at_least(&app, 60).await;
         consumer.kill().await;
-        let decided_at_kill: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
         // Requests keep being accepted (JetStream holds them) while no consumer runs.
         let before = answered.load(Ordering::Relaxed);
         app.eventually("requests are still accepted", || async {

@@ -10,15 +10,19 @@ use evently_tests::app::{TestApp, TestOptions};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use crate::load::{book_all, check_books};
+use crate::load::{book_all, check_books, decided_at_least};
 use crate::process::Evently;
+
+async fn jetstream(app: &TestApp) -> async_nats::jetstream::Context {
+    let nats = evently_runtime::nats::connect(&app.nats.url(), "evently-test")
+        .await
+        .expect("nats");
+    evently_runtime::nats::jetstream(nats)
+}
 
 /// The pid in the `reservations` lease (`pid <n> on <host>`), once an instance holds it.
 async fn lease_holder(app: &TestApp) -> u32 {
-    let nats = evently_runtime::nats::connect(&app.nats.url(), "evently-test-lease")
-        .await
-        .expect("nats");
-    let js = evently_runtime::nats::jetstream(nats);
+    let js = jetstream(app).await;
     let bucket = format!("{}_LEASES", app.prefix.stream_prefix());
     for _ in 0..200 {
         if let Ok(store) = js.get_key_value(&bucket).await
@@ -37,10 +41,7 @@ async fn lease_holder(app: &TestApp) -> u32 {
 
 /// The booking ids of `event`'s reserve commands in the order the stream holds them (each once).
 async fn stream_order(app: &TestApp, event: Uuid) -> Vec<Uuid> {
-    let nats = evently_runtime::nats::connect(&app.nats.url(), "evently-test-order")
-        .await
-        .expect("nats");
-    let js = evently_runtime::nats::jetstream(nats);
+    let js = jetstream(app).await;
     let mut stream = js
         .get_stream(app.prefix.cmd_stream())
         .await
@@ -99,14 +100,7 @@ async fn two_reservations_instances_decide_in_stream_order_and_a_standby_takes_o
     let load = book_all(&app, target, users, event, 40, answered.clone());
     let chaos = async {
         // Kill the active instance mid-stream: the standby takes over once the lease expires.
-        app.eventually("some bookings are decided", || async {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM bookings")
-                .fetch_one(&app.pool)
-                .await
-                .expect("count")
-                >= 100
-        })
-        .await;
+        decided_at_least(&app, 100).await;
         active.kill().await;
         answered.load(Ordering::Relaxed)
     };

@@ -132,3 +132,18 @@ pub async fn check_books(app: &TestApp, event: Uuid, outcome: &Outcome, capacity
         "every seat sold once, none oversold"
     );
 }
+
+/// Waits until at least `at_least` bookings are decided (a fault is injected mid-stream), and
+/// returns how many are.
+pub async fn decided_at_least(app: &TestApp, at_least: i64) -> i64 {
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM bookings")
+            .fetch_one(&app.pool)
+            .await
+    };
+    app.eventually("some bookings are decided", || async {
+        count().await.is_ok_and(|n| n >= at_least)
+    })
+    .await;
+    count().await.expect("count the bookings")
+}

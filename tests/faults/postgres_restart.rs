@@ -9,7 +9,7 @@ use evently_runtime::local::{Postgres, free_port};
 use evently_tests::app::{TestApp, TestOptions};
 use parking_lot::RwLock;
 
-use crate::load::{book_all, check_books};
+use crate::load::{book_all, check_books, decided_at_least};
 
 #[tokio::test]
 async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
@@ -34,17 +34,7 @@ async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
     let target = Arc::new(RwLock::new(app.base.clone()));
     let load = book_all(&app, target, users, event, 40, answered);
     let chaos = async {
-        app.eventually("some bookings are decided", || async {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM bookings")
-                .fetch_one(&app.pool)
-                .await
-                .is_ok_and(|n| n >= 50)
-        })
-        .await;
-        let decided: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
-            .fetch_one(&app.pool)
-            .await
-            .expect("count");
+        let decided = decided_at_least(&app, 50).await;
         pg.stop().await.expect("stop PostgreSQL");
         // The outage itself: requests and consumer steps fail while it lasts.
         tokio::time::sleep(Duration::from_secs(3)).await;

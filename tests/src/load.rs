@@ -101,6 +101,20 @@ pub async fn create_event(
         .context("event id in the response")
 }
 
+/// An event's seats as PostgreSQL has them: `(inventory sold, capacity, confirmed bookings)`.
+/// Not oversold means `sold <= capacity` and `confirmed == sold`.
+pub async fn seats(pool: &sqlx::PgPool, event: Uuid) -> anyhow::Result<(i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT i.sold::bigint, i.capacity::bigint, \
+                (SELECT count(*) FROM bookings b WHERE b.event_id = i.event_id AND b.status = 'confirmed') \
+         FROM inventory i WHERE i.event_id = $1",
+    )
+    .bind(event)
+    .fetch_one(pool)
+    .await
+    .context("reading the event's seats")
+}
+
 /// Polls a booking answered `202` until it is decided (at most two minutes): its status, or
 /// `None` when it is still pending.
 pub async fn wait_decided(

@@ -252,17 +252,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let (sold, capacity): (i32, i32) =
-        sqlx::query_as("SELECT sold, capacity FROM inventory WHERE event_id = $1")
-            .bind(event)
-            .fetch_one(&pool)
-            .await?;
-    let confirmed_in_db: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'confirmed'",
-    )
-    .bind(event)
-    .fetch_one(&pool)
-    .await?;
+    let (sold, capacity, confirmed_in_db) = load::seats(&pool, event).await?;
     let ms = |v: u64| v as f64 / 1000.0;
     println!();
     println!("requests            {}", args.requests);
@@ -301,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
         let updates: usize = stream_updates.iter().map(Vec::len).sum();
         let complete = stream_updates
             .iter()
-            .filter(|u| u.last().is_some_and(|(_, s)| *s >= i64::from(sold)))
+            .filter(|u| u.last().is_some_and(|(_, s)| *s >= sold))
             .count();
         println!(
             "live streams        {} ({} saw the final figure, {} updates in all)",
@@ -321,7 +311,7 @@ async fn main() -> anyhow::Result<()> {
         mib(rss_streams),
         mib(rss_after)
     );
-    let oversold = i64::from(sold) > i64::from(capacity) || confirmed_in_db > i64::from(capacity);
+    let oversold = sold > capacity || confirmed_in_db > capacity;
     println!("oversold            {}", if oversold { "YES" } else { "0" });
     if let Some(notify) = &notify {
         let sale_end = started + decided;

@@ -348,18 +348,8 @@ async fn main() -> anyhow::Result<()> {
     // The result, from PostgreSQL.
     let mut oversold = 0;
     for event in &events {
-        let (sold, capacity): (i32, i32) =
-            sqlx::query_as("SELECT sold, capacity FROM inventory WHERE event_id = $1")
-                .bind(event)
-                .fetch_one(&pool)
-                .await?;
-        let confirmed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'confirmed'",
-        )
-        .bind(event)
-        .fetch_one(&pool)
-        .await?;
-        if sold > capacity || confirmed > i64::from(capacity) || confirmed != i64::from(sold) {
+        let (sold, capacity, confirmed) = load::seats(&pool, *event).await?;
+        if sold > capacity || confirmed != sold {
             oversold += 1;
         }
     }
