@@ -8,10 +8,13 @@
 # is nothing to do.
 #
 # With --test it also makes sure a PostgreSQL server answers for the test suite: $DATABASE_URL
-# when set; else the one on 127.0.0.1:$EVENTLY_SYSTEM_PG_PORT (default 5432) when
-# `psql -h 127.0.0.1 -U postgres` gets in; else a private cluster it starts (and leaves running,
-# for the next run) on 127.0.0.1:$EVENTLY_PRIVATE_PG_PORT (default 15432), the one `evently up`
-# uses: <data dir>/pg, or /var/tmp/evently-pg-<hash> when the postgres user cannot reach that.
+# when set; else a private cluster serving TLS, which it starts (and leaves running, for the next
+# run) on 127.0.0.1:$EVENTLY_PRIVATE_PG_PORT (default 15432), the one `evently up` uses:
+# <data dir>/pg, or /var/tmp/evently-pg-<hash> when the postgres user cannot reach that. Its
+# self-signed certificate is made at init (server.crt, server.key in the cluster's folder, as
+# runtime/src/local/tls.rs makes them), a cluster found running without TLS is restarted with it,
+# and the URL asks for sslmode=require. With EVENTLY_LOCAL_POSTGRES_TLS=false: no TLS, and the
+# system server on 127.0.0.1:$EVENTLY_SYSTEM_PG_PORT (default 5432) when `psql -U postgres` gets in.
 #
 # Output: messages go to stderr; stdout carries only shell assignments, for `eval`:
 #   EVENTLY_NATS_SERVER=<path of a nats-server >= 2.10>
@@ -167,8 +170,21 @@ running_port() {
   fi
 }
 
+# A self-signed certificate for the cluster in $1 (ECDSA P-256, localhost and 127.0.0.1), once.
+make_certificate() {
+  [ -f "$1/server.crt" ] && [ -f "$1/server.key" ] && return 0
+  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  say "making a self-signed TLS certificate for PostgreSQL in $1"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj '/CN=Evently private PostgreSQL' -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+    -days 36500 -keyout "$1/server.key" -out "$1/server.crt" >/dev/null 2>&1) ||
+    die "openssl could not make the certificate"
+  chmod 644 "$1/server.crt"
+  if is_root; then chown postgres: "$1/server.crt" "$1/server.key"; fi
+}
+
 start_private_pg() {
-  local port="$1" wanted="$data_dir/pg" pgdata running initdb_locale=--no-locale
+  local port="$1" wanted="$data_dir/pg" pgdata running initdb_locale=--no-locale options
   pgdata="$wanted"
   if ! prepare_for_pg "$wanted"; then
     # Same name as runtime/src/local.rs gives it: sha256 of the wanted folder's path.
@@ -184,29 +200,48 @@ start_private_pg() {
     say "initialising a private PostgreSQL cluster in $pgdata"
     run_pg "$bindir/initdb" -U postgres -A trust -E UTF8 "$initdb_locale" -D "$pgdata" >/dev/null
   fi
+  options="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200"
+  if "$tls"; then
+    make_certificate "$pgdata"
+    options="$options -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+  fi
   running="$(running_port "$pgdata")"
   if [ -n "$running" ]; then
     [ "$running" = "$port" ] || die "the cluster in $pgdata runs on port $running, not $port"
-    return 0
+    if ! "$tls" || grep -q 'ssl=on' "$pgdata/postmaster.opts" 2>/dev/null; then
+      return 0
+    fi
+    say "the private PostgreSQL runs without TLS: restarting it with TLS"
+    run_pg "$bindir/pg_ctl" stop -w -m fast -D "$pgdata" >/dev/null
   fi
   say "starting a private PostgreSQL on 127.0.0.1:$port (data: $pgdata; stop it with:" \
     "${as_pg[*]} $bindir/pg_ctl stop -D $pgdata)"
-  run_pg "$bindir/pg_ctl" start -w -t 60 -D "$pgdata" -l "$pgdata/server.log" \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200" \
+  run_pg "$bindir/pg_ctl" start -w -t 60 -D "$pgdata" -l "$pgdata/server.log" -o "$options" \
     >/dev/null || { tail -n 20 "$pgdata/server.log" >&2 || true; die "pg_ctl start failed"; }
 }
 
+case "${EVENTLY_LOCAL_POSTGRES_TLS:-true}" in
+  true|1|on|yes) tls=true ;;
+  false|0|off|no) tls=false ;;
+  *) die "EVENTLY_LOCAL_POSTGRES_TLS must be true or false" ;;
+esac
 db_url="${DATABASE_URL:-}"
 if [ -n "$db_url" ]; then
   answers "$db_url" || die "DATABASE_URL is set but that PostgreSQL does not answer"
 else
   system_url="postgres://postgres@127.0.0.1:${EVENTLY_SYSTEM_PG_PORT:-5432}/postgres"
   private_port="${EVENTLY_PRIVATE_PG_PORT:-15432}"
-  private_url="postgres://postgres@127.0.0.1:$private_port/postgres"
-  if answers "$system_url"; then
-    db_url="$system_url"
+  if "$tls"; then
+    private_url="postgres://postgres@127.0.0.1:$private_port/postgres?sslmode=require"
   else
-    answers "$private_url" || start_private_pg "$private_port"
+    private_url="postgres://postgres@127.0.0.1:$private_port/postgres?sslmode=disable"
+  fi
+  if ! "$tls" && answers "$system_url"; then
+    db_url="$system_url"
+  elif "$tls" && answers "$private_url"; then
+    db_url="$private_url" # a private cluster serving TLS already runs there (another checkout's)
+  else
+    start_private_pg "$private_port"
     db_url="$private_url"
     answers "$db_url" || die "the private PostgreSQL at $db_url does not answer"
   fi

@@ -218,6 +218,7 @@ async fn up(mut settings: Settings) -> anyhow::Result<()> {
         &settings.data_dir,
         settings.database_url.clone(),
         settings.nats_url.clone(),
+        settings.local_postgres_tls,
     )
     .await?;
     settings.database_url = Some(services.database_url.clone());

@@ -9,12 +9,32 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
+/// A connection idle for longer than this is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// Opens a pool of at most `max` connections.
+///
+/// sqlx pings every connection it hands out (`test_before_acquire`), a round trip per query on
+/// top of the one it makes when a connection is given back; over TLS each costs the process a
+/// record each way. Here only a connection that sat idle for [`PING_AFTER_IDLE`] is pinged (a
+/// busy one just answered), and connections are renewed after 30 minutes, so that one broken
+/// by a database restart or failover is noticed by its next query's error (which callers treat
+/// as transient) and replaced.
 pub async fn connect(url: &str, max: u32) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max)
         .min_connections(2)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .max_lifetime(Duration::from_secs(30 * 60))
         .connect(url)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {}", redact(url)))

@@ -1,6 +1,7 @@
 //! What the gateway and the consumers share: settings, telemetry, the PostgreSQL pool, the NATS
 //! connection with the stream and consumer definitions, and identity (passwords and tokens).
 
+pub mod background;
 pub mod db;
 pub mod identity;
 pub mod local;

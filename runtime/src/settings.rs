@@ -51,6 +51,9 @@ pub struct Settings {
     pub nats_replicas: usize,
     /// Where `evently up` keeps its private PostgreSQL and NATS data.
     pub data_dir: PathBuf,
+    /// Whether the private PostgreSQL of `evently up` serves TLS (connections use
+    /// `sslmode=require`), as production databases do.
+    pub local_postgres_tls: bool,
     pub db_max_connections: u32,
     /// Secret that signs access tokens (HS256). Required outside `evently up`.
     pub jwt_secret: Option<Secret>,
@@ -185,6 +188,7 @@ impl Default for Settings {
             nats_prefix: "evently".into(),
             nats_replicas: 1,
             data_dir: PathBuf::from(".evently"),
+            local_postgres_tls: true,
             db_max_connections: 32,
             jwt_secret: None,
             jwt_previous_secrets: Vec::new(),

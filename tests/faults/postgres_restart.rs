@@ -16,7 +16,7 @@ async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
     let store = tempfile::tempdir().expect("tempdir");
     let dir = store.path().join("pg");
     let port = free_port().expect("port");
-    let mut pg = Postgres::start(&dir, port)
+    let mut pg = Postgres::start(&dir, port, true)
         .await
         .expect("private PostgreSQL");
     let app = TestApp::spawn_with(TestOptions {
@@ -38,7 +38,7 @@ async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
         pg.stop().await.expect("stop PostgreSQL");
         // The outage itself: requests and consumer steps fail while it lasts.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let restarted = Postgres::start(&dir, port)
+        let restarted = Postgres::start(&dir, port, true)
             .await
             .expect("restart PostgreSQL");
         (restarted, decided)

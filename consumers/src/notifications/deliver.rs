@@ -1,22 +1,29 @@
-//! Delivers one notice on each of its recipient's channels, in order: the in-app row, the email,
-//! then a Web Push to every subscription. Each delivery goes through the ledger (claim, send,
-//! mark), so a channel already served is never served again when the domain event comes back.
+//! Delivers a batch of notices on each recipient's channels: the in-app rows, the emails, then a
+//! Web Push to every subscription. Each delivery goes through the ledger (claim, send, mark), so a
+//! channel already served is never served again when the domain event comes back. The database
+//! work is per batch, not per notice: one query for the recipients, one for the events not
+//! cached, one statement for the in-app rows, one for the skipped channels, the claims, one query
+//! for the PDFs to attach, then the sends (`concurrency` at a time) and one statement per way a
+//! send ended.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use evently_runtime::tickets::TicketDocument;
 use evently_schemas::NotificationSent;
+use futures::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::email::{Attachment, EmailMessage, Mailer, SendError};
-use super::ledger::{self, Claim, Key};
+use super::ledger::{self, Claim, InApp, Key};
 use super::plan::{Notice, time};
-use super::push::{PushOutcome, Pusher, Subscription};
+use super::push::{PushOutcome, Pusher, Subscription, Urgency};
 use super::templates::{Rendered, Templates};
 
 /// How long an event's name and time are reused (an edit shows in messages after this).
@@ -27,8 +34,12 @@ pub struct Deliverer {
     pub events: Mutex<HashMap<Uuid, (Instant, EventInfo)>>,
     pub templates: Templates,
     pub mailer: Option<Mailer>,
-    pub pusher: Option<Pusher>,
+    pub pusher: Option<Arc<Pusher>>,
     pub public_url: String,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// Low-priority threads that render the PDFs (CPU work the booking path should not wait on).
+    pub background: evently_runtime::background::Background,
 }
 
 /// What delivering one notice did.
@@ -42,6 +53,7 @@ pub struct Delivered {
 
 #[derive(sqlx::FromRow)]
 struct Recipient {
+    id: Uuid,
     email: String,
     name: String,
     by_email: bool,
@@ -53,267 +65,432 @@ struct Recipient {
 
 #[derive(Clone, sqlx::FromRow)]
 pub struct EventInfo {
+    id: Uuid,
     name: String,
     starts_at: DateTime<Utc>,
     venue: Option<String>,
 }
 
 /// Counts deliveries by channel and outcome.
-fn count(channel: &'static str, outcome: &'static str) {
-    metrics::counter!("evently_notifications_total", "channel" => channel, "outcome" => outcome)
-        .increment(1);
+fn count(channel: &'static str, outcome: &'static str, n: u64) {
+    if n > 0 {
+        metrics::counter!("evently_notifications_total", "channel" => channel, "outcome" => outcome)
+            .increment(n);
+    }
+}
+
+/// A notice ready to deliver: whose, rendered, with its template data.
+struct Ready<'a> {
+    index: usize,
+    notice: &'a Notice,
+    recipient: &'a Recipient,
+    rendered: Rendered,
+    data: Value,
+}
+
+/// One send to make: an email or a push, for the notice at `index`.
+enum Send<'a> {
+    Email {
+        index: usize,
+        key: Key,
+        message: EmailMessage,
+    },
+    Push {
+        index: usize,
+        key: Key,
+        sub: &'a Subscription,
+        payload: Vec<u8>,
+        urgency: Urgency,
+        topic: String,
+    },
+}
+
+/// How one send ended.
+enum Sent {
+    Done,
+    Gone(u16),
+    Transient(String),
+    Permanent(String),
 }
 
 impl Deliverer {
-    /// Delivers `notice`. `Err` means the database failed (retry the domain event).
-    pub async fn deliver(&self, notice: &Notice) -> anyhow::Result<Delivered> {
-        let mut out = Delivered::default();
-        let Some(recipient) = self.recipient(notice.user_id).await? else {
+    /// Delivers `notices`: one [`Delivered`] per notice, in order. `Err` means the database
+    /// failed (retry every domain event of the batch).
+    pub async fn deliver_all(&self, notices: &[Notice]) -> anyhow::Result<Vec<Delivered>> {
+        let mut out: Vec<Delivered> = notices.iter().map(|_| Delivered::default()).collect();
+        if notices.is_empty() {
             return Ok(out);
-        };
-        let data = self.data(notice, &recipient).await?;
-        let rendered = self.templates.render(notice.kind, &data)?;
-        let key = |channel, target: String| Key {
-            source_id: &notice.source_id,
-            user_id: notice.user_id,
-            channel,
-            target,
-        };
-        let in_app = key("in_app", String::new());
-        if !notice.in_app_and_push {
-            // Email only.
-        } else if recipient.in_app {
-            if ledger::insert_in_app(
-                &self.pool,
-                &in_app,
-                notice.kind,
-                &rendered.title,
-                &rendered.body,
-                &notice.data,
-            )
-            .await?
-            {
-                count("in_app", "sent");
-            }
-            out.sent.push(sent_event(notice, &in_app, &rendered));
-        } else {
-            ledger::skip(&self.pool, &in_app, notice.kind, "turned off by the user").await?;
         }
-        if notice.email {
-            let email = key("email", String::new());
-            match (&self.mailer, recipient.by_email) {
-                (_, false) => {
-                    ledger::skip(&self.pool, &email, notice.kind, "turned off by the user").await?
-                }
-                (None, true) => {
-                    ledger::skip(&self.pool, &email, notice.kind, "SMTP is not configured").await?
-                }
-                (Some(mailer), true) => {
-                    self.email(mailer, notice, &recipient, &rendered, &email, &mut out)
-                        .await?
-                }
+        let users: Vec<Uuid> = unique(notices.iter().map(|n| n.user_id));
+        let recipients = self.recipients(&users).await?;
+        let events = self
+            .events(&unique(notices.iter().map(|n| n.event_id)))
+            .await?;
+        let mut ready = Vec::with_capacity(notices.len());
+        for (index, notice) in notices.iter().enumerate() {
+            let Some(recipient) = recipients.get(&notice.user_id) else {
+                continue; // the user is gone
+            };
+            let data = self.data(notice, recipient, events.get(&notice.event_id));
+            match self.templates.render(notice.kind, &data) {
+                Ok(rendered) => ready.push(Ready {
+                    index,
+                    notice,
+                    recipient,
+                    rendered,
+                    data,
+                }),
+                Err(e) => out[index].transient = Some(format!("rendering {}: {e:#}", notice.kind)),
             }
         }
-        match (&self.pusher, recipient.by_push && notice.in_app_and_push) {
-            (_, false) => {}
-            (None, true) => {}
-            (Some(pusher), true) => {
-                for sub in &recipient.subscriptions.0 {
-                    let target = key("push", sub.id.to_string());
-                    self.push(pusher, notice, sub, &rendered, &data, &target, &mut out)
-                        .await?;
-                }
-            }
-        }
+        self.in_app_and_skips(&ready, &mut out).await?;
+        let sends = self.claim(&ready, &mut out).await?;
+        // The futures are made first and then polled: a closure in the stream would not be Send.
+        let sending: Vec<_> = sends.into_iter().map(|send| self.sent(send)).collect();
+        let results: Vec<(Send<'_>, Sent)> = futures::stream::iter(sending)
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        self.settle(&ready, results, &mut out).await?;
         Ok(out)
     }
 
-    async fn email(
+    /// The in-app rows (with their ledger rows) and the channels skipped, two statements.
+    async fn in_app_and_skips(
         &self,
-        mailer: &Mailer,
-        notice: &Notice,
-        recipient: &Recipient,
-        rendered: &Rendered,
-        key: &Key<'_>,
-        out: &mut Delivered,
+        ready: &[Ready<'_>],
+        out: &mut [Delivered],
     ) -> anyhow::Result<()> {
-        match ledger::claim(&self.pool, key, notice.kind).await? {
-            Claim::Claimed(_) => {}
-            Claim::Sent => {
-                out.sent.push(sent_event(notice, key, rendered));
-                return Ok(());
+        let mut in_app = Vec::new();
+        let mut skips = Vec::new();
+        for r in ready {
+            let n = r.notice;
+            if n.in_app_and_push {
+                let key = key(n, "in_app", String::new());
+                if r.recipient.in_app {
+                    in_app.push(InApp {
+                        source_id: &n.source_id,
+                        user_id: n.user_id,
+                        kind: n.kind,
+                        title: &r.rendered.title,
+                        body: &r.rendered.body,
+                        data: &n.data,
+                    });
+                    out[r.index].sent.push(sent_event(n, &key, &r.rendered));
+                } else {
+                    skips.push((key, n.kind, "turned off by the user"));
+                }
             }
-            Claim::Settled => return Ok(()),
-            Claim::Busy => {
-                out.transient = Some("the email is being sent by another delivery".into());
-                return Ok(());
-            }
-        }
-        let message = EmailMessage {
-            to_name: recipient.name.clone(),
-            to_address: recipient.email.clone(),
-            subject: rendered.subject.clone(),
-            text: rendered.text.clone(),
-            html: rendered.html.clone(),
-            message_id: format!("<{}@evently>", key.stable_id().simple()),
-            attachments: self.attachments(notice).await?,
-        };
-        match mailer.send(&message).await {
-            Ok(()) => {
-                ledger::finish(&self.pool, key, "sent", None).await?;
-                count("email", "sent");
-                out.sent.push(sent_event(notice, key, rendered));
-            }
-            Err(SendError::Transient(e)) => {
-                ledger::release(&self.pool, key, &e).await?;
-                count("email", "retried");
-                out.transient = Some(format!("email: {e}"));
-            }
-            Err(SendError::Permanent(e)) => {
-                ledger::finish(&self.pool, key, "failed", Some(&e)).await?;
-                count("email", "failed");
-                tracing::warn!(user_id = %notice.user_id, source = notice.source_id, error = e, "email failed for good");
+            if n.email {
+                let key = key(n, "email", String::new());
+                match (&self.mailer, r.recipient.by_email) {
+                    (_, false) => skips.push((key, n.kind, "turned off by the user")),
+                    (None, true) => skips.push((key, n.kind, "SMTP is not configured")),
+                    (Some(_), true) => {}
+                }
             }
         }
-        Ok(())
+        let new = ledger::insert_in_app_all(&self.pool, &in_app).await?;
+        count("in_app", "sent", new);
+        ledger::skip_all(&self.pool, &skips).await
     }
 
-    /// The PDF of every valid ticket of the booking the notice names (the confirmation email).
-    async fn attachments(&self, notice: &Notice) -> anyhow::Result<Vec<Attachment>> {
-        let Some(booking_id) = notice.attach_tickets_of else {
-            return Ok(Vec::new());
-        };
-        let tickets: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM tickets WHERE booking_id = $1 AND status = 'valid' ORDER BY seat_index",
-        )
-        .bind(booking_id)
-        .fetch_all(&self.pool)
-        .await
-        .context("loading the booking's tickets")?;
-        let mut attachments = Vec::with_capacity(tickets.len());
-        for ticket_id in tickets {
-            let Some((_, document)) =
-                evently_runtime::tickets::load_document(&self.pool, ticket_id).await?
-            else {
-                continue;
-            };
-            attachments.push(Attachment {
-                filename: format!("ticket-{}.pdf", document.ticket_number),
-                content_type: "application/pdf".into(),
-                bytes: evently_runtime::tickets::pdf::render_ticket_pdf(&document)?,
+    /// Claims every email and push of the batch; what is ours to send, built.
+    async fn claim<'a>(
+        &self,
+        ready: &'a [Ready<'a>],
+        out: &mut [Delivered],
+    ) -> anyhow::Result<Vec<Send<'a>>> {
+        let mut wanted: Vec<(usize, Key, Option<&'a Subscription>)> = Vec::new();
+        for (r_index, r) in ready.iter().enumerate() {
+            let n = r.notice;
+            if n.email && self.mailer.is_some() && r.recipient.by_email {
+                wanted.push((r_index, key(n, "email", String::new()), None));
+            }
+            if self.pusher.is_some() && r.recipient.by_push && n.in_app_and_push {
+                for sub in &r.recipient.subscriptions.0 {
+                    wanted.push((r_index, key(n, "push", sub.id.to_string()), Some(sub)));
+                }
+            }
+        }
+        let keys: Vec<(Key, &str)> = wanted
+            .iter()
+            .map(|(r, k, _)| (k.clone(), ready[*r].notice.kind))
+            .collect();
+        let claims = ledger::claim_all(&self.pool, &keys).await?;
+        let mut mine = Vec::new();
+        for ((r_index, key, sub), claim) in wanted.into_iter().zip(claims) {
+            let r = &ready[r_index];
+            match claim {
+                Claim::Claimed(_) => mine.push((r_index, key, sub)),
+                Claim::Sent => out[r.index]
+                    .sent
+                    .push(sent_event(r.notice, &key, &r.rendered)),
+                Claim::Settled => {}
+                Claim::Busy => {
+                    out[r.index].transient = Some(format!(
+                        "the {} is being sent by another delivery",
+                        key.channel
+                    ))
+                }
+            }
+        }
+        let attach: Vec<Uuid> = unique(
+            mine.iter()
+                .filter(|(_, _, sub)| sub.is_none())
+                .filter_map(|(r, _, _)| ready[*r].notice.attach_tickets_of),
+        );
+        let mut attachments = self.attachments(&attach).await?;
+        let mut sends = Vec::with_capacity(mine.len());
+        for (r_index, key, sub) in mine {
+            let r = &ready[r_index];
+            sends.push(match sub {
+                None => Send::Email {
+                    index: r_index,
+                    message: EmailMessage {
+                        to_name: r.recipient.name.clone(),
+                        to_address: r.recipient.email.clone(),
+                        subject: r.rendered.subject.clone(),
+                        text: r.rendered.text.clone(),
+                        html: r.rendered.html.clone(),
+                        message_id: format!("<{}@evently>", key.stable_id().simple()),
+                        attachments: r
+                            .notice
+                            .attach_tickets_of
+                            .and_then(|b| attachments.remove(&b))
+                            .unwrap_or_default(),
+                    },
+                    key,
+                },
+                Some(sub) => {
+                    let topic = key.stable_id().simple().to_string();
+                    let payload = json!({
+                        "id": ledger::notification_id(&r.notice.source_id, r.notice.user_id),
+                        "delivery": topic,
+                        "kind": r.notice.kind,
+                        "title": r.rendered.title,
+                        "body": r.rendered.body,
+                        "url": r.data["url"],
+                        "source_id": r.notice.source_id,
+                        "data": r.notice.data,
+                    });
+                    Send::Push {
+                        index: r_index,
+                        payload: serde_json::to_vec(&payload).context("encoding a push payload")?,
+                        urgency: r.notice.urgency,
+                        topic,
+                        sub,
+                        key,
+                    }
+                }
             });
         }
-        Ok(attachments)
+        Ok(sends)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn push(
+    async fn sent<'a>(&self, send: Send<'a>) -> (Send<'a>, Sent) {
+        let result = self.send(&send).await;
+        (send, result)
+    }
+
+    async fn send(&self, send: &Send<'_>) -> Sent {
+        match send {
+            Send::Email { message, .. } => match &self.mailer {
+                Some(mailer) => match mailer.send(message).await {
+                    Ok(()) => Sent::Done,
+                    Err(SendError::Transient(e)) => Sent::Transient(e),
+                    Err(SendError::Permanent(e)) => Sent::Permanent(e),
+                },
+                None => Sent::Transient("SMTP is not configured".into()),
+            },
+            Send::Push {
+                sub,
+                payload,
+                urgency,
+                topic,
+                ..
+            } => match &self.pusher {
+                Some(pusher) => match self
+                    .push_request(pusher, sub, payload, *urgency, topic)
+                    .await
+                {
+                    Err(e) => Sent::Permanent(format!("{e:#}")),
+                    Ok(request) => match pusher.execute(request).await {
+                        PushOutcome::Sent => Sent::Done,
+                        PushOutcome::Gone(status) => Sent::Gone(status),
+                        PushOutcome::Transient(e) => Sent::Transient(e),
+                        PushOutcome::Permanent(e) => Sent::Permanent(e),
+                    },
+                },
+                None => Sent::Transient("Web Push is not configured".into()),
+            },
+        }
+    }
+
+    /// Encrypts and signs a push on the background threads.
+    async fn push_request(
         &self,
-        pusher: &Pusher,
-        notice: &Notice,
+        pusher: &Arc<Pusher>,
         sub: &Subscription,
-        rendered: &Rendered,
-        data: &Value,
-        key: &Key<'_>,
-        out: &mut Delivered,
-    ) -> anyhow::Result<()> {
-        match ledger::claim(&self.pool, key, notice.kind).await? {
-            Claim::Claimed(_) => {}
-            Claim::Sent => {
-                out.sent.push(sent_event(notice, key, rendered));
-                return Ok(());
-            }
-            Claim::Settled => return Ok(()),
-            Claim::Busy => {
-                out.transient = Some("the push is being sent by another delivery".into());
-                return Ok(());
-            }
-        }
-        let topic = key.stable_id().simple().to_string();
-        let payload = json!({
-            "id": ledger::notification_id(&notice.source_id, notice.user_id),
-            "delivery": topic,
-            "kind": notice.kind,
-            "title": rendered.title,
-            "body": rendered.body,
-            "url": data["url"],
-            "source_id": notice.source_id,
-            "data": notice.data,
-        });
-        let bytes = serde_json::to_vec(&payload).context("encoding a push payload")?;
-        match pusher.send(sub, &bytes, notice.urgency, &topic).await {
-            PushOutcome::Sent => {
-                ledger::finish(&self.pool, key, "sent", None).await?;
-                count("push", "sent");
-                out.sent.push(sent_event(notice, key, rendered));
-            }
-            PushOutcome::Gone(status) => {
-                ledger::finish(
-                    &self.pool,
-                    key,
-                    "failed",
-                    Some(&format!("subscription gone ({status})")),
-                )
-                .await?;
-                ledger::delete_subscription(&self.pool, sub.id).await?;
-                count("push", "gone");
-                tracing::info!(subscription = %sub.id, status, "push subscription gone; deleted");
-            }
-            PushOutcome::Transient(e) => {
-                ledger::release(&self.pool, key, &e).await?;
-                count("push", "retried");
-                out.transient = Some(format!("push: {e}"));
-            }
-            PushOutcome::Permanent(e) => {
-                ledger::finish(&self.pool, key, "failed", Some(&e)).await?;
-                count("push", "failed");
-            }
-        }
-        Ok(())
+        payload: &[u8],
+        urgency: Urgency,
+        topic: &str,
+    ) -> anyhow::Result<reqwest::Request> {
+        let (pusher, sub, payload, topic) = (
+            pusher.clone(),
+            sub.clone(),
+            payload.to_vec(),
+            topic.to_owned(),
+        );
+        self.background
+            .run(move || pusher.request(&sub, &payload, urgency, &topic))
+            .await?
     }
 
-    async fn recipient(&self, user_id: Uuid) -> anyhow::Result<Option<Recipient>> {
-        sqlx::query_as(
-            "SELECT u.email, u.name, coalesce(p.email, true) AS by_email, coalesce(p.push, true) AS by_push, \
+    /// Marks how every send ended: one statement for the settled, one for the released, one for
+    /// the gone subscriptions.
+    async fn settle(
+        &self,
+        ready: &[Ready<'_>],
+        results: Vec<(Send<'_>, Sent)>,
+        out: &mut [Delivered],
+    ) -> anyhow::Result<()> {
+        let mut finished = Vec::new();
+        let mut released = Vec::new();
+        let mut gone = Vec::new();
+        for (send, result) in results {
+            let (r_index, key) = match &send {
+                Send::Email { index, key, .. } | Send::Push { index, key, .. } => (*index, key),
+            };
+            let r = &ready[r_index];
+            let channel = key.channel;
+            match result {
+                Sent::Done => {
+                    count(channel, "sent", 1);
+                    out[r.index]
+                        .sent
+                        .push(sent_event(r.notice, key, &r.rendered));
+                    finished.push((key.clone(), "sent", None));
+                }
+                Sent::Gone(status) => {
+                    count(channel, "gone", 1);
+                    if let Send::Push { sub, .. } = &send {
+                        tracing::info!(subscription = %sub.id, status, "push subscription gone; deleted");
+                        gone.push(sub.id);
+                    }
+                    finished.push((
+                        key.clone(),
+                        "failed",
+                        Some(format!("subscription gone ({status})")),
+                    ));
+                }
+                Sent::Transient(e) => {
+                    count(channel, "retried", 1);
+                    out[r.index].transient = Some(format!("{channel}: {e}"));
+                    released.push((key.clone(), e));
+                }
+                Sent::Permanent(e) => {
+                    count(channel, "failed", 1);
+                    tracing::warn!(user_id = %r.notice.user_id, source = r.notice.source_id, channel, error = e, "delivery failed for good");
+                    finished.push((key.clone(), "failed", Some(e)));
+                }
+            }
+        }
+        ledger::finish_all(&self.pool, &finished).await?;
+        ledger::release_all(&self.pool, &released).await?;
+        ledger::delete_subscriptions(&self.pool, &gone).await
+    }
+
+    /// The PDF of every valid ticket of each booking (the confirmation emails): one query, then
+    /// one render per booking on the background threads.
+    async fn attachments(
+        &self,
+        bookings: &[Uuid],
+    ) -> anyhow::Result<HashMap<Uuid, Vec<Attachment>>> {
+        let mut documents: HashMap<Uuid, Vec<TicketDocument>> = HashMap::new();
+        for (booking_id, document) in
+            evently_runtime::tickets::load_documents_of_bookings(&self.pool, bookings).await?
+        {
+            documents.entry(booking_id).or_default().push(document);
+        }
+        let renders = documents.into_iter().map(|(booking_id, documents)| {
+            self.background.run(move || {
+                documents
+                    .iter()
+                    .map(|document| {
+                        Ok(Attachment {
+                            filename: format!("ticket-{}.pdf", document.ticket_number),
+                            content_type: "application/pdf".into(),
+                            bytes: evently_runtime::tickets::pdf::render_ticket_pdf(document)?,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<Attachment>>>()
+                    .map(|attachments| (booking_id, attachments))
+            })
+        });
+        futures::future::join_all(renders)
+            .await
+            .into_iter()
+            .map(|rendered| rendered.and_then(|r| r))
+            .collect()
+    }
+
+    async fn recipients(&self, users: &[Uuid]) -> anyhow::Result<HashMap<Uuid, Recipient>> {
+        let rows: Vec<Recipient> = sqlx::query_as(
+            "SELECT u.id, u.email, u.name, coalesce(p.email, true) AS by_email, coalesce(p.push, true) AS by_push, \
              coalesce(p.in_app, true) AS in_app, \
              (SELECT coalesce(json_agg(json_build_object('id', s.id, 'endpoint', s.endpoint, 'p256dh', s.p256dh, \
              'auth', s.auth) ORDER BY s.created_at), '[]') FROM push_subscriptions s \
              WHERE s.user_id = u.id AND coalesce(p.push, true)) AS subscriptions \
-             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1",
+             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = ANY($1)",
         )
-        .bind(user_id)
-        .fetch_optional(&self.pool)
+        .bind(users)
+        .fetch_all(&self.pool)
         .await
-        .context("loading a recipient")
+        .context("loading recipients")?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 
-    /// The event a notice is about; cached briefly (a sale notifies thousands about one event).
-    async fn event(&self, id: Uuid) -> anyhow::Result<Option<EventInfo>> {
-        if let Some((at, info)) = self.events.lock().get(&id)
-            && at.elapsed() < EVENT_CACHE_TTL
+    /// The events the notices are about; cached briefly (a sale notifies thousands about one
+    /// event), the others read in one query.
+    async fn events(&self, ids: &[Uuid]) -> anyhow::Result<HashMap<Uuid, EventInfo>> {
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
         {
-            return Ok(Some(info.clone()));
-        }
-        let info: Option<EventInfo> = sqlx::query_as(
-            "SELECT e.name, e.starts_at, v.name AS venue FROM events e LEFT JOIN venues v ON v.id = e.venue_id WHERE e.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .context("loading the notice's event")?;
-        if let Some(info) = &info {
-            let mut cache = self.events.lock();
-            if cache.len() > 10_000 {
-                cache.clear();
+            let cache = self.events.lock();
+            for id in ids {
+                match cache.get(id) {
+                    Some((at, info)) if at.elapsed() < EVENT_CACHE_TTL => {
+                        found.insert(*id, info.clone());
+                    }
+                    _ => missing.push(*id),
+                }
             }
-            cache.insert(id, (Instant::now(), info.clone()));
         }
-        Ok(info)
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let rows: Vec<EventInfo> = sqlx::query_as(
+            "SELECT e.id, e.name, e.starts_at, v.name AS venue FROM events e \
+             LEFT JOIN venues v ON v.id = e.venue_id WHERE e.id = ANY($1)",
+        )
+        .bind(&missing)
+        .fetch_all(&self.pool)
+        .await
+        .context("loading the notices' events")?;
+        let mut cache = self.events.lock();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        for info in rows {
+            cache.insert(info.id, (Instant::now(), info.clone()));
+            found.insert(info.id, info);
+        }
+        Ok(found)
     }
 
     /// The template data: the notice's, plus `user`, `event` and `url`.
-    async fn data(&self, notice: &Notice, recipient: &Recipient) -> anyhow::Result<Value> {
-        let event = self.event(notice.event_id).await?;
+    fn data(&self, notice: &Notice, recipient: &Recipient, event: Option<&EventInfo>) -> Value {
         let mut data = notice.data.clone();
         if !data.is_object() {
             data = json!({});
@@ -332,11 +509,26 @@ impl Deliverer {
             self.public_url.trim_end_matches('/'),
             notice.event_id
         ));
-        Ok(data)
+        data
     }
 }
 
-fn sent_event(notice: &Notice, key: &Key<'_>, rendered: &Rendered) -> NotificationSent {
+fn key(notice: &Notice, channel: &'static str, target: String) -> Key {
+    Key {
+        source_id: notice.source_id.clone(),
+        user_id: notice.user_id,
+        channel,
+        target,
+    }
+}
+
+/// The distinct values, in first-seen order.
+fn unique(values: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    values.filter(|v| seen.insert(*v)).collect()
+}
+
+fn sent_event(notice: &Notice, key: &Key, rendered: &Rendered) -> NotificationSent {
     NotificationSent {
         notification_id: ledger::notification_id(&notice.source_id, notice.user_id),
         user_id: notice.user_id,

@@ -1,9 +1,11 @@
 //! The `notifications` consumer: reads domain events from `EVENTLY_EVT`, works out what to tell
 //! whom ([`plan`]), and delivers each notice in-app, by email and by Web Push ([`deliver`]), once
-//! per (domain event, recipient, channel, target) through the delivery ledger ([`ledger`]). After
-//! delivering it publishes `<prefix>.evt.notification.sent.<channel>` (deterministic ids) and only
-//! then lets the runner ack. A transient failure of one channel retries the domain event (nak with
-//! backoff); the channels already served are found `sent` and not served again.
+//! per (domain event, recipient, channel, target) through the delivery ledger ([`ledger`]). A
+//! batch's notices are delivered together: the database work is a few statements per batch, the
+//! sends run concurrently. After delivering it publishes `<prefix>.evt.notification.sent.<channel>`
+//! (deterministic ids) and only then lets the runner ack. A transient failure of one channel
+//! retries its domain event (nak with backoff); the channels already served are found `sent` and
+//! not served again.
 
 pub mod deliver;
 pub mod email;
@@ -50,8 +52,10 @@ impl Notifications {
             events: Default::default(),
             templates: templates::Templates::load()?,
             mailer: email::Mailer::from_settings(settings)?,
-            pusher: push::Pusher::from_settings(settings)?,
+            pusher: push::Pusher::from_settings(settings)?.map(Arc::new),
             public_url: settings.public_url.clone(),
+            concurrency: settings.concurrency,
+            background: evently_runtime::background::Background::per_core("evently-render")?,
         };
         if deliverer.mailer.is_none() {
             tracing::info!("notifications: no SMTP host configured; email is skipped");
@@ -75,26 +79,69 @@ impl Handler for Notifications {
         NAME
     }
 
-    /// The messages of a batch are independent: handled `concurrency` at a time.
+    /// Plans every message of the batch, delivers all their notices together, publishes what
+    /// was sent, and says per message whether it is done.
     async fn handle(&self, batch: &[Incoming]) -> Step {
-        let outcomes = futures::stream::iter(batch.to_vec())
-            .map(|message| {
-                let inner = self.inner.clone();
-                async move { inner.one(&message).await }
-            })
-            .buffered(self.inner.concurrency)
+        let inner = &self.inner;
+        // The futures are made first and then polled: a closure in the stream would not be Send.
+        let plans: Vec<_> = batch.iter().map(|message| inner.plan(message)).collect();
+        let planned: Vec<Result<Vec<plan::Notice>, Outcome>> = futures::stream::iter(plans)
+            .buffered(inner.concurrency)
             .collect()
             .await;
+        let mut notices = Vec::new();
+        let mut owner = Vec::new();
+        for (index, p) in planned.iter().enumerate() {
+            if let Ok(list) = p {
+                notices.extend(list.iter().cloned());
+                owner.extend(std::iter::repeat_n(index, list.len()));
+            }
+        }
+        let delivered = match inner.deliverer.deliver_all(&notices).await {
+            Ok(d) => d,
+            Err(e) => {
+                let text = format!("{e:#}");
+                return Step::new(
+                    planned
+                        .into_iter()
+                        .map(|p| match p {
+                            Ok(_) => Outcome::Retry(anyhow::anyhow!("{text}")),
+                            Err(outcome) => outcome,
+                        })
+                        .collect(),
+                );
+            }
+        };
+        let mut retry: Vec<Option<String>> = vec![None; batch.len()];
+        let mut sent = Vec::new();
+        for (done, index) in delivered.into_iter().zip(owner) {
+            sent.extend(done.sent);
+            if let Some(t) = done.transient {
+                retry[index] = Some(t);
+            }
+        }
+        let published = inner.publish(&sent).await.map_err(|e| format!("{e:#}"));
+        let outcomes = planned
+            .into_iter()
+            .zip(retry)
+            .map(|(p, retry)| match (p, retry, &published) {
+                (Err(outcome), _, _) => outcome,
+                (Ok(_), Some(t), _) => Outcome::Retry(anyhow::anyhow!(t)),
+                (Ok(_), None, Err(e)) => Outcome::Retry(anyhow::anyhow!("{e}")),
+                (Ok(_), None, Ok(())) => Outcome::Done,
+            })
+            .collect();
         Step::new(outcomes)
     }
 }
 
 impl Inner {
-    async fn one(&self, message: &Incoming) -> Outcome {
+    /// The notices of one message, or its outcome when it has none to deliver.
+    async fn plan(&self, message: &Incoming) -> Result<Vec<plan::Notice>, Outcome> {
         let Some((aggregate, verb)) = kind_of(&self.prefix, &message.subject) else {
-            return Outcome::Done;
+            return Err(Outcome::Done);
         };
-        let notices = match plan::plan(
+        match plan::plan(
             &self.deliverer.pool,
             aggregate,
             verb,
@@ -103,31 +150,11 @@ impl Inner {
         )
         .await
         {
-            Ok(n) => n,
+            Ok(notices) => Ok(notices),
             Err(PlanError::Invalid(e)) => {
-                return Outcome::Reject(e.context("undecodable domain event"));
+                Err(Outcome::Reject(e.context("undecodable domain event")))
             }
-            Err(PlanError::Unavailable(e)) => return Outcome::Retry(e),
-        };
-        let mut sent = Vec::new();
-        let mut retry: Option<anyhow::Error> = None;
-        for notice in &notices {
-            match self.deliverer.deliver(notice).await {
-                Ok(done) => {
-                    sent.extend(done.sent);
-                    if let Some(t) = done.transient {
-                        retry = Some(anyhow::anyhow!(t));
-                    }
-                }
-                Err(e) => retry = Some(e),
-            }
-        }
-        if let Err(e) = self.publish(&sent).await {
-            return Outcome::Retry(e);
-        }
-        match retry {
-            Some(e) => Outcome::Retry(e),
-            None => Outcome::Done,
+            Err(PlanError::Unavailable(e)) => Err(Outcome::Retry(e)),
         }
     }
 

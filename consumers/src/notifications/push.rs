@@ -112,10 +112,14 @@ impl Pusher {
         urgency: Urgency,
         topic: &str,
     ) -> PushOutcome {
-        let request = match self.request(sub, payload, urgency, topic) {
-            Ok(r) => r,
-            Err(e) => return PushOutcome::Permanent(format!("{e:#}")),
-        };
+        match self.request(sub, payload, urgency, topic) {
+            Ok(request) => self.execute(request).await,
+            Err(e) => PushOutcome::Permanent(format!("{e:#}")),
+        }
+    }
+
+    /// Posts a request made by [`Pusher::request`].
+    pub async fn execute(&self, request: reqwest::Request) -> PushOutcome {
         match self.client.execute(request).await {
             Ok(res) => {
                 let status = res.status().as_u16();
@@ -132,7 +136,9 @@ impl Pusher {
         }
     }
 
-    fn request(
+    /// The encrypted, VAPID-signed request of `payload` for `sub` (CPU work: an ephemeral P-256
+    /// key and an ECDH per message).
+    pub fn request(
         &self,
         sub: &Subscription,
         payload: &[u8],

@@ -1,7 +1,7 @@
 //! Bookings: the request that publishes a reserve command and answers from its decision, reading
 //! one booking, the caller's bookings, and cancelling (also through the pipeline).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use evently_schemas::{
     BookingCommand, BookingSnapshot, BookingStatus, CancelBooking, ReserveSeats,
 };
@@ -162,7 +162,9 @@ pub async fn create_booking(
             &format!("must be from 1 to {}", rules.max_per_booking),
         )
         .finish()?;
-    let now = Utc::now();
+    // Microseconds, as PostgreSQL keeps it: a booking whose `created_at` is not this instant was
+    // made by an earlier request with the same key.
+    let now = Utc::now().trunc_subsecs(6);
     if rules.status != "active" || rules.ends_at <= now {
         return Err(ApiError::Conflict("the event is not on sale".into()));
     }
@@ -183,21 +185,6 @@ pub async fn create_booking(
         ),
         None => Uuid::now_v7(),
     };
-    if key.is_some()
-        && let Some(existing) = load(&state, booking_id).await?
-    {
-        if existing.booking.event_id != event_id || existing.booking.quantity != body.quantity {
-            return Err(ApiError::field(
-                "Idempotency-Key",
-                "was already used for a different booking request",
-            ));
-        }
-        count("replayed");
-        res.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        answer(res, StatusCode::CREATED, existing.snapshot());
-        return Ok(());
-    }
     let command = BookingCommand::Reserve(ReserveSeats {
         booking_id,
         event_id,
@@ -207,6 +194,10 @@ pub async fn create_booking(
         requested_at: now,
     });
     tracing::debug!(booking_id = %booking_id, event_id = %event_id, command_id = %command.command_id(), "publishing a reserve command");
+    // No database read before publishing: the stream's duplicate window tells whether this key
+    // was seen (the PubAck's `duplicate`), and only then is PostgreSQL asked for the booking.
+    // Beyond the window the consumer finds the booking id already applied and republishes its
+    // decision, which answers this request like any other.
     let decision = state
         .decisions
         .subscribe(booking_id, BookingStatus::is_decided);
@@ -224,6 +215,23 @@ pub async fn create_booking(
         Some(d) => Some(d),
         None => load(&state, booking_id).await?.map(BookingRow::snapshot),
     };
+    if key.is_some()
+        && let Some(booking) = &decided
+        && (ack.duplicate || booking.created_at != now)
+    {
+        // The key's booking was made by an earlier request: the same request, or a refusal.
+        if booking.event_id != event_id || booking.quantity != body.quantity {
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "was already used for a different booking request",
+            ));
+        }
+        count("replayed");
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        answer(res, StatusCode::CREATED, booking.clone());
+        return Ok(());
+    }
     match decided {
         Some(booking) => {
             count("decided");

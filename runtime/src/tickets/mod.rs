@@ -29,6 +29,8 @@ pub fn ticket_id(booking_id: Uuid, seat_index: i32) -> Uuid {
 
 #[derive(sqlx::FromRow)]
 struct DocumentRow {
+    id: Uuid,
+    booking_id: Uuid,
     user_id: Uuid,
     event_name: String,
     venue_name: String,
@@ -43,43 +45,68 @@ struct DocumentRow {
     status: String,
 }
 
+impl DocumentRow {
+    fn document(self) -> TicketDocument {
+        let venue_address = [self.address.as_str(), self.city.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        TicketDocument {
+            ticket_id: self.id,
+            event_name: self.event_name,
+            venue_name: self.venue_name,
+            venue_address,
+            starts_at: self.starts_at,
+            holder_name: self.holder_name,
+            ticket_number: self.ticket_number,
+            seat_index: self.seat_index,
+            seats_in_booking: self.quantity,
+            qr_payload: self.qr_payload,
+            status: self.status,
+        }
+    }
+}
+
+const DOCUMENT_QUERY: &str = "SELECT t.id, t.booking_id, t.user_id, e.name AS event_name, \
+     v.name AS venue_name, v.address, v.city, e.starts_at, u.name AS holder_name, t.ticket_number, \
+     t.seat_index, b.quantity, t.qr_payload, t.status \
+     FROM tickets t JOIN bookings b ON b.id = t.booking_id JOIN events e ON e.id = t.event_id \
+     JOIN venues v ON v.id = e.venue_id JOIN users u ON u.id = t.user_id";
+
 /// A ticket's printable document and its holder's user id, from PostgreSQL.
 pub async fn load_document(
     pool: &PgPool,
     ticket_id: Uuid,
 ) -> anyhow::Result<Option<(Uuid, TicketDocument)>> {
-    let row: Option<DocumentRow> = sqlx::query_as(
-        "SELECT t.user_id, e.name AS event_name, v.name AS venue_name, v.address, v.city, \
-         e.starts_at, u.name AS holder_name, t.ticket_number, t.seat_index, b.quantity, \
-         t.qr_payload, t.status \
-         FROM tickets t JOIN bookings b ON b.id = t.booking_id JOIN events e ON e.id = t.event_id \
-         JOIN venues v ON v.id = e.venue_id JOIN users u ON u.id = t.user_id WHERE t.id = $1",
-    )
+    let row: Option<DocumentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{DOCUMENT_QUERY} WHERE t.id = $1"
+    )))
     .bind(ticket_id)
     .fetch_optional(pool)
     .await
     .context("loading a ticket")?;
-    Ok(row.map(|r| {
-        let venue_address = [r.address.as_str(), r.city.as_str()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
-        (
-            r.user_id,
-            TicketDocument {
-                ticket_id,
-                event_name: r.event_name,
-                venue_name: r.venue_name,
-                venue_address,
-                starts_at: r.starts_at,
-                holder_name: r.holder_name,
-                ticket_number: r.ticket_number,
-                seat_index: r.seat_index,
-                seats_in_booking: r.quantity,
-                qr_payload: r.qr_payload,
-                status: r.status,
-            },
-        )
-    }))
+    Ok(row.map(|r| (r.user_id, r.document())))
+}
+
+/// The documents of every valid ticket of `bookings`, by booking, in seat order: one query.
+pub async fn load_documents_of_bookings(
+    pool: &PgPool,
+    bookings: &[Uuid],
+) -> anyhow::Result<Vec<(Uuid, TicketDocument)>> {
+    if bookings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<DocumentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{DOCUMENT_QUERY} WHERE t.booking_id = ANY($1) AND t.status = 'valid' \
+         ORDER BY t.booking_id, t.seat_index"
+    )))
+    .bind(bookings)
+    .fetch_all(pool)
+    .await
+    .context("loading the bookings' tickets")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.booking_id, r.document()))
+        .collect())
 }

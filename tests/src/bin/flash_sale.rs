@@ -1,17 +1,23 @@
-//! The flash-sale load generator: an event with N seats, M users each booking one seat over HTTP
-//! from C concurrent connections against a running Evently (`evently up`). Prints requests/s,
-//! decided bookings/s, POST latency percentiles, the time until every request is decided, and the
-//! confirmed/rejected/error counts, checking in PostgreSQL that no seat was oversold. Then the
-//! tickets: issued/s, confirmation-to-ticket lag, one per seat, and check-in scans/s (`tickets.rs`).
+//! The flash-sale load generator: an event with N seats, M booking requests of one seat over HTTP
+//! from C concurrent connections against a running Evently (`evently up`). Clients behave as
+//! careful clients do (`client.rs`): a fresh `Idempotency-Key` per booking, 5% of them sent again
+//! with the same key, users booking more than once; `--happy-path` sends one keyless request per
+//! user instead. Prints requests/s, decided bookings/s, POST latency percentiles, the time until
+//! every request is decided, the confirmed/rejected/error counts, whether Evently reaches
+//! PostgreSQL over TLS, and checks in PostgreSQL that no seat was oversold and no key booked twice.
+//! Then the tickets: issued/s, confirmation-to-ticket lag, one per seat, and check-in scans/s
+//! (`tickets.rs`).
 //!
 //! Users are inserted straight into PostgreSQL and their tokens minted with the server's signing
 //! secret (50,000 argon2 registrations would measure argon2, not booking).
 
+#[path = "flash_sale/client.rs"]
+mod client;
 #[path = "flash_sale/tickets.rs"]
 mod tickets;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -19,7 +25,7 @@ use clap::Parser;
 use evently_runtime::identity::Role;
 use evently_tests::load;
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 #[global_allocator]
@@ -44,9 +50,21 @@ struct Args {
     /// Seats on sale (N).
     #[arg(long, default_value_t = 10_000)]
     seats: i32,
-    /// Booking requests, one per user (M).
+    /// Booking requests (M).
     #[arg(long, default_value_t = 50_000)]
     requests: usize,
+    /// Bookings each user makes (users come back): M / this many users.
+    #[arg(long, default_value_t = 2)]
+    bookings_per_user: usize,
+    /// Percent of bookings sent a second time with the same `Idempotency-Key`.
+    #[arg(long, default_value_t = 5)]
+    retry_percent: u64,
+    /// How long the first attempt of a retried booking waits before the client gives up on it.
+    #[arg(long, default_value_t = 50)]
+    retry_timeout_ms: u64,
+    /// The old run: one request per user, no `Idempotency-Key`, no retries.
+    #[arg(long)]
+    happy_path: bool,
     /// Concurrent connections (C).
     #[arg(long, default_value_t = 500)]
     connections: usize,
@@ -120,31 +138,43 @@ fn stream_delays(confirmations: &[Instant], streams: &[Vec<(Instant, i64)>]) -> 
     delays
 }
 
-#[derive(Default)]
-struct Tally {
-    latency: Option<Histogram<u64>>,
-    confirmed: u64,
-    rejected: u64,
-    pending: Vec<(usize, Uuid)>,
-    confirmed_at: Vec<Instant>,
-    errors: u64,
-    error_samples: Vec<String>,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if args.happy_path {
+        args.bookings_per_user = 1;
+        args.retry_percent = 0;
+    }
+    let behaviour = Arc::new(client::Behaviour {
+        keys: !args.happy_path,
+        retry_percent: args.retry_percent.min(100),
+        retry_timeout: Duration::from_millis(args.retry_timeout_ms),
+        run: Uuid::now_v7(),
+    });
     evently_runtime::vapid::install_crypto_provider();
     let keys = load::token_keys(args.jwt_secret.as_deref())?;
-    let pool = evently_runtime::db::connect(&args.database_url, 4).await?;
+    let pool = evently_runtime::db::connect(
+        &format!(
+            "{}{}application_name=flash-sale",
+            args.database_url,
+            if args.database_url.contains('?') {
+                '&'
+            } else {
+                '?'
+            }
+        ),
+        4,
+    )
+    .await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
         .timeout(Duration::from_secs(30))
         .build()?;
 
+    let user_count = args.requests.div_ceil(args.bookings_per_user.max(1));
     println!(
-        "setting up: {} users, an event with {} seats",
-        args.requests, args.seats
+        "setting up: {user_count} users, an event with {} seats",
+        args.seats
     );
     let organizer = Uuid::now_v7();
     load::insert_users(&pool, &[organizer], "organizer").await?;
@@ -167,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
         seats,
     )
     .await?;
-    let users: Vec<Uuid> = (0..args.requests).map(|_| Uuid::now_v7()).collect();
+    let users: Vec<Uuid> = (0..user_count).map(|_| Uuid::now_v7()).collect();
     load::insert_users(&pool, &users, "attendee").await?;
     let notify = match args.smtp_sink_port {
         Some(port) => {
@@ -201,40 +231,46 @@ async fn main() -> anyhow::Result<()> {
         println!("{} live streams open", args.sse);
     }
     let rss_streams = load::evently_rss_mib();
+    let tls = evently_tls(&pool).await?;
     println!(
-        "firing {} booking requests from {} connections at {}",
-        args.requests, args.connections, args.base_url
+        "firing {} booking requests from {} connections at {} ({})",
+        args.requests,
+        args.connections,
+        args.base_url,
+        if args.happy_path {
+            "happy path: no Idempotency-Key, no retries, one booking per user".to_owned()
+        } else {
+            format!(
+                "careful clients: an Idempotency-Key per booking, {}% sent twice (first attempt given up after {} ms), {} bookings per user",
+                args.retry_percent, args.retry_timeout_ms, args.bookings_per_user
+            )
+        }
     );
     let url = Arc::new(format!("{}/api/v1/events/{event}/bookings", args.base_url));
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.connections {
-        let (http, url, next, tokens) = (http.clone(), url.clone(), next.clone(), tokens.clone());
-        workers.spawn(async move { fire(http, url, next, tokens).await });
+        workers.spawn(client::fire(
+            http.clone(),
+            url.clone(),
+            next.clone(),
+            args.requests,
+            tokens.clone(),
+            behaviour.clone(),
+        ));
     }
-    let mut tally = Tally::default();
-    let mut latency = Histogram::<u64>::new(3)?;
+    let mut tally = client::Tally::default();
     while let Some(done) = workers.join_next().await {
-        let t = done?;
-        if let Some(h) = &t.latency {
-            latency.add(h)?;
-        }
-        tally.confirmed += t.confirmed;
-        tally.rejected += t.rejected;
-        tally.errors += t.errors;
-        tally.pending.extend(t.pending);
-        tally.confirmed_at.extend(t.confirmed_at);
-        tally
-            .error_samples
-            .extend(t.error_samples.into_iter().take(3));
+        tally.merge(done?)?;
     }
+    let latency = tally.latency.take().unwrap_or(Histogram::new(3)?);
     let fired = started.elapsed();
     let answered_pending = tally.pending.len();
 
     // Poll what was answered 202 until decided.
     for (index, id) in std::mem::take(&mut tally.pending) {
-        match load::wait_decided(&http, &args.base_url, &tokens[index], id).await? {
+        match load::wait_decided(&http, &args.base_url, &tokens[index % tokens.len()], id).await? {
             Some(s) if s == "confirmed" => tally.confirmed += 1,
             Some(_) => tally.rejected += 1,
             None => tally.errors += 1,
@@ -255,7 +291,28 @@ async fn main() -> anyhow::Result<()> {
     let (sold, capacity, confirmed_in_db) = load::seats(&pool, event).await?;
     let ms = |v: u64| v as f64 / 1000.0;
     println!();
+    let (booking_rows, most_per_user): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(n), 0)::bigint, coalesce(max(n), 0) FROM (SELECT count(*) AS n \
+         FROM bookings WHERE event_id = $1 GROUP BY user_id) per_user",
+    )
+    .bind(event)
+    .fetch_one(&pool)
+    .await?;
+    let distinct_answers = tally
+        .booking_ids
+        .values()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     println!("requests            {}", args.requests);
+    println!(
+        "HTTP attempts       {} ({} bookings sent twice, {} first attempts timed out)",
+        tally.attempts, tally.retried, tally.retry_timeouts
+    );
+    println!(
+        "users               {user_count} ({} bookings each)",
+        args.bookings_per_user
+    );
+    println!("PostgreSQL          {tls}");
     println!("connections         {}", args.connections);
     println!("seats               {}", args.seats);
     println!("fired in            {:.2} s", fired.as_secs_f64());
@@ -313,6 +370,16 @@ async fn main() -> anyhow::Result<()> {
     );
     let oversold = sold > capacity || confirmed_in_db > capacity;
     println!("oversold            {}", if oversold { "YES" } else { "0" });
+    let doubled = booking_rows as usize > args.requests
+        || distinct_answers != tally.booking_ids.len()
+        || most_per_user as usize > args.bookings_per_user
+        || tally.retry_mismatches > 0;
+    println!(
+        "booked twice        {} (bookings in the database {booking_rows} for {} requests, at most {most_per_user} per user, {} retries answered with another booking)",
+        if doubled { "YES" } else { "0" },
+        args.requests,
+        tally.retry_mismatches
+    );
     if let Some(notify) = &notify {
         let sale_end = started + decided;
         notify
@@ -320,8 +387,8 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     let expected = (args.seats as usize).min(args.requests) as u64;
-    if oversold || tally.confirmed != expected || confirmed_in_db as u64 != expected {
-        bail!("wrong result: expected {expected} confirmed");
+    if oversold || doubled || tally.confirmed != expected || confirmed_in_db as u64 != expected {
+        bail!("wrong result: expected {expected} confirmed, nothing booked twice");
     }
     tickets::report(tickets::Door {
         http: &http,
@@ -334,60 +401,23 @@ async fn main() -> anyhow::Result<()> {
     .await
 }
 
-async fn fire(
-    http: reqwest::Client,
-    url: Arc<String>,
-    next: Arc<AtomicUsize>,
-    tokens: Arc<Vec<String>>,
-) -> Tally {
-    let mut tally = Tally {
-        latency: Histogram::new(3).ok(),
-        ..Tally::default()
-    };
-    loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(token) = tokens.get(index) else {
-            break;
-        };
-        let sent = Instant::now();
-        let res = http
-            .post(url.as_str())
-            .bearer_auth(token)
-            .json(&json!({"quantity": 1}))
-            .send()
-            .await;
-        let outcome = match res {
-            Ok(res) => {
-                let status = res.status().as_u16();
-                match res.json::<Value>().await {
-                    Ok(body) => Ok((status, body)),
-                    Err(e) => Err(format!("{status}: {e}")),
-                }
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        if let Some(h) = tally.latency.as_mut() {
-            let _ = h.record(sent.elapsed().as_micros() as u64);
-        }
-        match outcome {
-            Ok((201, body)) if body["status"] == "confirmed" => {
-                tally.confirmed += 1;
-                tally.confirmed_at.push(Instant::now());
-            }
-            Ok((201, _)) => tally.rejected += 1,
-            Ok((202, body)) => match body["id"].as_str().and_then(|s| s.parse().ok()) {
-                Some(id) => tally.pending.push((index, id)),
-                None => tally.errors += 1,
-            },
-            Ok((status, body)) => {
-                tally.errors += 1;
-                tally.error_samples.push(format!("{status}: {body}"));
-            }
-            Err(e) => {
-                tally.errors += 1;
-                tally.error_samples.push(e);
-            }
-        }
-    }
-    tally
+/// Whether Evently's own connections to its database use TLS (`pg_stat_ssl`), e.g.
+/// `34 connections, all TLS (TLSv1.3)`.
+async fn evently_tls(pool: &sqlx::PgPool) -> anyhow::Result<String> {
+    let (total, tls, version): (i64, i64, Option<String>) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE s.ssl), max(s.version) FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a USING (pid) \
+         WHERE a.datname = current_database() AND a.backend_type = 'client backend' \
+         AND a.pid <> pg_backend_pid() AND a.application_name NOT LIKE 'flash-sale%'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(match (tls, version) {
+        (0, _) => format!("{total} connections of Evently, none over TLS"),
+        (n, v) if n == total => format!(
+            "{total} connections of Evently, all over TLS ({})",
+            v.unwrap_or_default()
+        ),
+        (n, _) => format!("{total} connections of Evently, {n} over TLS"),
+    })
 }

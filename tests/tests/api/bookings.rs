@@ -130,6 +130,122 @@ async fn a_retried_booking_with_the_same_key_is_not_booked_twice() {
 }
 
 #[tokio::test]
+async fn one_key_sent_at_once_for_two_different_requests_books_one_and_refuses_the_other() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let user = app.register().await;
+    for round in 0..5 {
+        let key = format!("racing-{round}");
+        let (two, three) = futures::join!(
+            app.book(&user, event, 2, Some(&key)),
+            app.book(&user, event, 3, Some(&key))
+        );
+        let mut answers = [
+            (2, two.status().as_u16(), two),
+            (3, three.status().as_u16(), three),
+        ];
+        answers.sort_by_key(|(_, status, _)| *status);
+        let [(won, 201, booked), (_, 422, refused)] = answers else {
+            panic!("one 201 and one 422 expected");
+        };
+        let booked: Value = booked.json().await.expect("json");
+        assert_eq!(booked["quantity"], won);
+        let refused: Value = refused.json().await.expect("json");
+        assert!(
+            refused["errors"]["Idempotency-Key"].is_string(),
+            "{refused}"
+        );
+    }
+    let booked: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE event_id = $1")
+        .bind(event)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(booked, 5, "one booking per key");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_key_reused_beyond_the_duplicate_window_answers_its_booking_and_refuses_another_request()
+{
+    let app = TestApp::spawn().await;
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let mut stream = js
+        .get_stream(app.prefix.cmd_stream())
+        .await
+        .expect("stream");
+    let mut config = stream.info().await.expect("info").config.clone();
+    config.duplicate_window = std::time::Duration::from_secs(1);
+    js.update_stream(config)
+        .await
+        .expect("a short duplicate window");
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let user = app.register().await;
+    let first: Value = app
+        .book(&user, event, 2, Some("late-retry"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["status"], "confirmed");
+    // A probe outside the consumers' subjects tells when the stream has forgotten the ids
+    // published before it.
+    let probe = format!("{}.cmd.probe", app.prefix.as_str());
+    app.eventually("the duplicate window passes", || async {
+        let ack = js
+            .send_publish(
+                probe.clone(),
+                async_nats::jetstream::message::PublishMessage::build()
+                    .payload("probe".into())
+                    .message_id("probe"),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+        ack.sequence > 0 && !ack.duplicate && {
+            // The first probe is never a duplicate: only a later one proves the window passed.
+            let again = js
+                .send_publish(
+                    probe.clone(),
+                    async_nats::jetstream::message::PublishMessage::build()
+                        .payload("probe".into())
+                        .message_id("probe"),
+                )
+                .await
+                .expect("publish")
+                .await
+                .expect("ack");
+            again.duplicate
+        }
+    })
+    .await;
+    let res = app.book(&user, event, 2, Some("late-retry")).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap_or_default()),
+        Some("true")
+    );
+    let again: Value = res.json().await.expect("json");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["status"], "confirmed");
+    let res = app.book(&user, event, 4, Some("late-retry")).await;
+    assert_eq!(res.status(), 422);
+    let refused: Value = res.json().await.expect("json");
+    assert!(
+        refused["errors"]["Idempotency-Key"].is_string(),
+        "{refused}"
+    );
+    assert_eq!(app.count_bookings(event, "confirmed").await, 1);
+    assert_eq!(app.seats(event).await.0, 2, "two seats, booked once");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn cancelling_frees_the_seat_and_only_the_holder_sees_or_cancels_it() {
     let app = TestApp::spawn().await;
     let organizer = app.user_with_role("organizer").await;

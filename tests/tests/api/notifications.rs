@@ -275,6 +275,76 @@ async fn a_republished_domain_event_sends_no_second_email_or_push() {
     app.shutdown().await;
 }
 
+#[tokio::test]
+async fn copies_of_one_domain_event_in_one_batch_are_told_once() {
+    let sink = SmtpSink::start().await.expect("sink");
+    let push = PushService::start().await.expect("push service");
+    let mut app = spawn(&sink).await;
+    let organizer = app.user_with_role("organizer").await;
+    let user = app.register().await;
+    subscribe(
+        &app,
+        &user,
+        &push.endpoint("b"),
+        &SubscriberKeys::generate(),
+    )
+    .await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    book_confirmed(&app, &user, event).await;
+    app.eventually("the confirmation's push", || async { push.count() == 1 })
+        .await;
+    drained(&app).await;
+    // With the consumers stopped, five copies of a domain event never told before (the booking's
+    // confirmation, re-dressed as a hold) wait in the stream under five message ids: the next
+    // batch holds them all.
+    app.stop_consumers().await;
+    let js = evently_runtime::nats::jetstream(app.nats_client());
+    let confirmed = app
+        .prefix
+        .booking_event(evently_schemas::BookingStatus::Confirmed, event);
+    let original = js
+        .get_stream(app.prefix.evt_stream())
+        .await
+        .expect("stream")
+        .get_last_raw_message_by_subject(&confirmed)
+        .await
+        .expect("the confirmation");
+    let mut held: Value = serde_json::from_slice(&original.payload).expect("json");
+    held["booking"]["status"] = json!("held");
+    held["booking"]["hold_expires_at"] = json!("2100-01-01T00:00:00Z");
+    for copy in 0..5 {
+        js.send_publish(
+            app.prefix
+                .booking_event(evently_schemas::BookingStatus::Held, event),
+            async_nats::jetstream::message::PublishMessage::build()
+                .payload(serde_json::to_vec(&held).expect("json").into())
+                .message_id(format!("copy-{copy}-{}", Uuid::new_v4())),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    }
+    app.start_consumers();
+    drained(&app).await;
+    assert_eq!(
+        push.count(),
+        2,
+        "one push for the confirmation, one for the hold"
+    );
+    let listed = notifications(&app, &user, "").await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notification_deliveries WHERE user_id = $1 AND source_id LIKE '%.held'",
+    )
+    .bind(user.id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(rows, 2, "one in-app and one push delivery for the hold");
+    app.shutdown().await;
+}
+
 /// Publishes the event's last confirmation again, under a message id the duplicate window has
 /// never seen.
 /// Publishes a copy of the booking's confirmation and of its tickets' event (the confirmation

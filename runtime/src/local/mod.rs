@@ -13,6 +13,8 @@ use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 use tokio::time::{Instant, sleep};
 
+pub mod tls;
+
 /// Port of the private nats-server of `evently up`: beside, not on, a system server's 4222.
 pub const PRIVATE_NATS_PORT: u16 = 14222;
 /// Port of the private PostgreSQL of `evently up` (and of `deploy/ensure-services.sh --test`).
@@ -425,8 +427,8 @@ fn initdb_locale() -> &'static str {
     }
 }
 
-/// A private PostgreSQL cluster (trust auth, 127.0.0.1 only), run with `pg_ctl`. When we are
-/// root it runs as the `postgres` OS user. Stopped (fast shutdown) by `stop` and, best-effort, on
+/// A private PostgreSQL cluster (trust auth, 127.0.0.1 only, TLS on unless turned off), run with
+/// `pg_ctl`. When we are root it runs as the `postgres` OS user. Stopped (fast shutdown) by `stop` and, best-effort, on
 /// drop, unless it was already running when `start` found it.
 pub struct Postgres {
     bindir: PathBuf,
@@ -434,13 +436,16 @@ pub struct Postgres {
     port: u16,
     user: Option<&'static str>,
     owned: bool,
+    tls: bool,
 }
 
 impl Postgres {
     /// Initialises the cluster under `dir` once (`initdb -U postgres -A trust`), then starts it on
     /// 127.0.0.1:`port`, or uses it as it is when it already runs there. As root, when the
-    /// `postgres` user cannot reach `dir`, the cluster lives in a folder under `/var/tmp`.
-    pub async fn start(dir: &Path, port: u16) -> anyhow::Result<Self> {
+    /// `postgres` user cannot reach `dir`, the cluster lives in a folder under `/var/tmp`. With
+    /// `tls` it serves TLS with a self-signed certificate made at init (a cluster found running
+    /// without TLS is restarted with it), and [`Postgres::url`] asks for `sslmode=require`.
+    pub async fn start(dir: &Path, port: u16, tls: bool) -> anyhow::Result<Self> {
         let wanted = std::path::absolute(dir)?;
         let user = if is_root() {
             Some(postgres_os_user().await?)
@@ -476,11 +481,20 @@ impl Postgres {
             port,
             user,
             owned: false,
+            tls,
         };
         if major.is_none() {
             pg.initdb().await?;
         }
+        if tls {
+            tls::ensure_certificate(&pg.data, user).await?;
+        }
         match pg.running_port() {
+            Some(running) if running == pg.port && tls && !tls::running_with_tls(&pg.data) => {
+                tracing::warn!(dir = %pg.data.display(), "the private PostgreSQL runs without TLS; restarting it with TLS");
+                pg.owned = true;
+                pg.stop().await?;
+            }
             Some(running) if running == pg.port => {
                 pg.wait_accepting().await?;
                 tracing::info!(url = %pg.url(), "using the private PostgreSQL that already runs");
@@ -508,7 +522,10 @@ impl Postgres {
     }
 
     pub fn url(&self) -> String {
-        format!("postgres://{PG_USER}@127.0.0.1:{}/postgres", self.port)
+        tls::with_sslmode(
+            &format!("postgres://{PG_USER}@127.0.0.1:{}/postgres", self.port),
+            self.tls,
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -561,11 +578,14 @@ impl Postgres {
 
     async fn pg_ctl_start(&self) -> anyhow::Result<()> {
         let log = self.data.join("server.log");
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
              -c max_connections=200",
             self.port
         );
+        if self.tls {
+            options = format!("{options} {}", tls::server_options());
+        }
         let mut start = as_user(self.user, &self.bindir.join("pg_ctl"));
         start
             .args(["start", "-w", "-t", "60", "-D"])
@@ -636,11 +656,12 @@ pub struct LocalServices {
 
 /// Starts a private nats-server (store `<data_dir>/nats`, port 14222, or a free one when that is
 /// taken) when `nats_url` is `None`, and a private PostgreSQL (`<data_dir>/pg`, port 15432) when
-/// `database_url` is `None`; returns the URLs to use.
+/// `database_url` is `None` (TLS on when `postgres_tls`); returns the URLs to use.
 pub async fn start_local_services(
     data_dir: &Path,
     database_url: Option<String>,
     nats_url: Option<String>,
+    postgres_tls: bool,
 ) -> anyhow::Result<LocalServices> {
     let data_dir = std::path::absolute(data_dir)?;
     let nats = match nats_url {
@@ -668,7 +689,7 @@ pub async fn start_local_services(
     let postgres = match database_url {
         Some(_) => None,
         None => Some(
-            Postgres::start(&data_dir.join("pg"), PRIVATE_POSTGRES_PORT)
+            Postgres::start(&data_dir.join("pg"), PRIVATE_POSTGRES_PORT, postgres_tls)
                 .await
                 .context("starting the private PostgreSQL")?,
         ),
@@ -779,13 +800,17 @@ mod tests {
     async fn a_private_postgres_starts_answers_survives_a_stale_pid_file_and_stops() {
         let dir = temp_dir("pg").join("cluster");
         let port = free_port().expect("a free port");
-        let mut pg = Postgres::start(&dir, port).await.expect("start");
+        let mut pg = Postgres::start(&dir, port, true).await.expect("start");
+        assert!(pg.url().ends_with("?sslmode=require"), "{}", pg.url());
         let pool = crate::db::connect(&pg.url(), 1).await.expect("connect");
-        let user: String = sqlx::query_scalar("SELECT current_user::text")
-            .fetch_one(&pool)
-            .await
-            .expect("query");
+        let (user, ssl): (String, bool) = sqlx::query_as(
+            "SELECT current_user::text, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("query");
         assert_eq!(user, "postgres");
+        assert!(ssl, "the connection uses TLS");
         pool.close().await;
         pg.stop().await.expect("stop");
         assert!(!accepts(port).await);
@@ -797,7 +822,9 @@ mod tests {
             format!("{}\n{}\n0\n{port}\n", std::process::id(), dir.display()),
         )
         .expect("plant a stale pid file");
-        let mut again = Postgres::start(&dir, port).await.expect("start again");
+        let mut again = Postgres::start(&dir, port, true)
+            .await
+            .expect("start again");
         assert!(accepts(port).await);
         let pid = std::fs::read_to_string(&pid_file).expect("the new postmaster.pid");
         assert_ne!(
@@ -806,11 +833,29 @@ mod tests {
         );
 
         // A second start finds it running and borrows it: stopping that one leaves it running.
-        let mut borrowed = Postgres::start(&dir, port).await.expect("reuse");
+        let mut borrowed = Postgres::start(&dir, port, true).await.expect("reuse");
         borrowed.stop().await.expect("stop the borrowed one");
         drop(borrowed);
         assert!(accepts(port).await);
         again.stop().await.expect("stop again");
+        assert!(!accepts(port).await);
+
+        // Without TLS it serves plain connections; asked for TLS again, it restarts with it.
+        let mut plain = Postgres::start(&dir, port, false).await.expect("plain");
+        assert!(plain.url().ends_with("?sslmode=disable"));
+        assert!(!tls::running_with_tls(plain.data_dir()));
+        let mut secure = Postgres::start(&dir, port, true).await.expect("TLS again");
+        assert!(tls::running_with_tls(secure.data_dir()));
+        let pool = crate::db::connect(&secure.url(), 1).await.expect("connect");
+        let ssl: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&pool)
+                .await
+                .expect("query");
+        assert!(ssl);
+        pool.close().await;
+        plain.owned = false; // the restart took the cluster over
+        secure.stop().await.expect("stop");
         assert!(!accepts(port).await);
         let _ = std::fs::remove_dir_all(dir.parent().expect("parent"));
     }
@@ -821,7 +866,7 @@ mod tests {
         let private = temp_dir("private");
         std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         let wanted = private.join("pg");
-        let mut pg = Postgres::start(&wanted, free_port().expect("a free port"))
+        let mut pg = Postgres::start(&wanted, free_port().expect("a free port"), true)
             .await
             .expect("start");
         let expected = if is_root() {
