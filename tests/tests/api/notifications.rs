@@ -341,7 +341,11 @@ async fn copies_of_one_domain_event_in_one_batch_are_told_once() {
     .fetch_one(&app.pool)
     .await
     .expect("count");
-    assert_eq!(rows, 2, "one in-app and one push delivery for the hold");
+    assert_eq!(
+        rows, 3,
+        "one in-app, one email and one push delivery for the hold"
+    );
+    assert_eq!(sink.count(), 2, "the tickets' email and the hold's");
     app.shutdown().await;
 }
 
