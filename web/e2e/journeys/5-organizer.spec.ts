@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import { AppPage } from '../pages/app.page';
+import { OrganizerPage } from '../pages/organizer.page';
+import { book, organizer, registerUser } from '../support/api';
+import { shoot } from '../support/shots';
+
+test('5. an organiser creates an event, edits it while a second tab edits it too, exports the CSV, sees the charts', async ({ page, context }) => {
+  const org = await organizer('Olivia Organiser');
+  await new AppPage(page).login(org.email, undefined, '/organizer');
+  const console_ = new OrganizerPage(page);
+  await expect(page.getByRole('heading', { name: 'Organiser console' })).toBeVisible();
+  await console_.createVenue('Harbour Pavilion');
+  const name = `Build Day ${Date.now() % 100000}`;
+  await console_.createEvent(name, 40);
+  const eventUrl = page.url();
+  const eventId = eventUrl.split('/').pop()!;
+
+  // Some sales for the attendee list and the charts.
+  for (const who of ['ben', 'cleo']) {
+    const u = await registerUser(who, who === 'ben' ? 'Ben Byrne' : 'Cleo Costa');
+    expect((await book(u.token, eventId, 2)).status).toBe('confirmed');
+  }
+
+  // A second tab edits the same event and saves first.
+  const second = await context.newPage();
+  await second.goto(eventUrl);
+  const editor2 = new OrganizerPage(second).editor();
+  await editor2.getByLabel('Event name').fill(`${name} (second tab)`);
+  await editor2.getByRole('button', { name: 'Save changes' }).click();
+  await expect(editor2.getByText('Saved.')).toBeVisible();
+
+  // The first tab's save is stale: "changed by someone else, reload".
+  const editor = console_.editor();
+  await editor.getByLabel('Capacity').fill('60');
+  await editor.getByRole('button', { name: 'Save changes' }).click();
+  await expect(editor.getByText(/changed by someone else/)).toBeVisible();
+  await shoot(page, 'organizer-conflict');
+  await editor.getByRole('button', { name: 'Reload' }).click();
+  await expect(editor.getByLabel('Event name')).toHaveValue(`${name} (second tab)`);
+  await editor.getByLabel('Capacity').fill('60');
+  await editor.getByRole('button', { name: 'Save changes' }).click();
+  await expect(editor.getByText('Saved.')).toBeVisible();
+
+  // Attendees and the CSV.
+  const attendees = page.getByRole('region', { name: 'Attendees' }).first();
+  await expect(attendees.getByRole('cell', { name: 'Ben Byrne' })).toBeVisible();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    attendees.getByRole('button', { name: 'Export CSV' }).click(),
+  ]);
+  const csv = (await readFile((await download.path())!)).toString();
+  expect(csv.split('\n')[0]).toContain('email');
+  expect(csv).toContain('Cleo Costa');
+
+  // The charts.
+  const analytics = page.getByRole('region', { name: 'Analytics' });
+  await expect(analytics.getByRole('figure', { name: 'Bookings over time' })).toBeVisible();
+  await expect(analytics.getByRole('meter', { name: 'Utilisation' })).toHaveAttribute('aria-valuenow', '7');
+  await expect(analytics.locator('.recharts-line').first()).toBeVisible();
+  await shoot(page, 'organizer-event');
+  await console_.open();
+  await shoot(page, 'organizer');
+  await second.close();
+});
