@@ -1,7 +1,7 @@
 // Evently's service worker: the app shell and the ticket public keys stay available offline (the
 // door scanner verifies tickets on the device), and Web Push messages become notifications.
-const SHELL = 'evently-shell-v1';
-const DATA = 'evently-data-v1';
+const SHELL = 'evently-shell-v2';
+const DATA = 'evently-data-v2';
 const KEYS = '/api/v1/tickets/public-keys';
 
 self.addEventListener('install', (event) => {
@@ -25,7 +25,7 @@ async function networkFirst(request, cacheName, fallbackUrl) {
     if (response.ok) await cache.put(fallbackUrl ?? request, response.clone());
     return response;
   } catch (error) {
-    const cached = await cache.match(fallbackUrl ?? request);
+    const cached = await cache.match(fallbackUrl ?? request, { ignoreVary: true });
     if (cached) return cached;
     throw error;
   }
@@ -33,7 +33,7 @@ async function networkFirst(request, cacheName, fallbackUrl) {
 
 async function cacheFirst(request) {
   const cache = await caches.open(SHELL);
-  const cached = await cache.match(request);
+  const cached = await cache.match(request, { ignoreVary: true });
   if (cached) return cached;
   const response = await fetch(request);
   if (response.ok) await cache.put(request, response.clone());
@@ -69,7 +69,7 @@ self.addEventListener('message', (event) => {
       return false;
     }
   });
-  event.waitUntil(caches.open(SHELL).then((cache) => Promise.all(urls.map((u) => cache.match(u).then((hit) => hit || cache.add(u).catch(() => undefined))))));
+  event.waitUntil(caches.open(SHELL).then((cache) => Promise.all(urls.map((u) => cache.match(u, { ignoreVary: true }).then((hit) => hit || cache.add(u).catch(() => undefined))))));
 });
 
 self.addEventListener('push', (event) => {

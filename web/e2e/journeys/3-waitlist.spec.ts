@@ -40,7 +40,7 @@ test('3. sold out, waitlist, the holder cancels, the next person gets the offer 
   await expect(ev.waitlist().getByText('Offer expires in')).toBeVisible();
   await shoot(pageNext, 'event-offer');
   await ev.waitlist().getByRole('button', { name: 'Claim seats' }).click();
-  await expect(ev.waitlist().getByText(/Claimed/)).toBeVisible();
+  await expect(ev.waitlist().getByText('Claimed: see your bookings.')).toBeVisible();
   const bookings = new MyBookingsPage(pageNext);
   await bookings.open();
   await expect(bookings.row(name).getByText('Confirmed')).toBeVisible();

@@ -11,8 +11,8 @@ export class OrganizerPage {
   async createVenue(name: string) {
     await this.page.getByText('New venue').click();
     await this.page.getByLabel('Venue name').fill(name);
-    await this.page.getByLabel('City').fill('Lisbon');
-    await this.page.getByLabel('Capacity').last().fill('500');
+    await this.page.getByLabel('City', { exact: true }).fill('Lisbon');
+    await this.page.getByLabel('Capacity', { exact: true }).last().fill('500');
     await this.page.getByRole('button', { name: 'Create venue' }).click();
     await expect(this.page.getByRole('region', { name: 'Venues' }).getByText(name)).toBeVisible();
   }

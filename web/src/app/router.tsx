@@ -25,6 +25,17 @@ function RequireAuth({ children, roles }: { children: ReactNode; roles?: string[
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
 }
 
+function RouteError() {
+  return (
+    <main className="page">
+      <div className="card" role="alert">
+        <h1>{t.app.error}</h1>
+        <p><a href={window.location.pathname}>{t.app.retry}</a> · <a href="/">{t.app.backHome}</a></p>
+      </div>
+    </main>
+  );
+}
+
 function NotFound() {
   return (
     <div className="card">
@@ -37,6 +48,7 @@ function NotFound() {
 export const router = createBrowserRouter([
   {
     element: <Layout />,
+    errorElement: <RouteError />,
     children: [
       { path: '/', element: <Home /> },
       { path: '/events/:id', element: <EventPage /> },

@@ -1,6 +1,7 @@
 const locale = typeof navigator !== 'undefined' ? navigator.language : 'en';
 
 export function money(cents: number, currency: string) {
+  if (!/^[A-Z]{3}$/.test(currency)) return new Intl.NumberFormat(locale, { minimumFractionDigits: 2 }).format(cents / 100);
   return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(cents / 100);
 }
 
@@ -35,4 +36,13 @@ export function toLocalInput(iso: string) {
 
 export function fromLocalInput(value: string) {
   return new Date(value).toISOString();
+}
+
+export function dayMonth(iso: string) {
+  const d = new Date(iso);
+  return {
+    day: new Intl.DateTimeFormat(locale, { day: 'numeric' }).format(d),
+    month: new Intl.DateTimeFormat(locale, { month: 'short' }).format(d),
+    weekday: new Intl.DateTimeFormat(locale, { weekday: 'long' }).format(d),
+  };
 }

@@ -52,16 +52,29 @@ export function Charts({ a }: { a: EventAnalytics }) {
           <figure className="card chart" aria-label={t.analytics.bookingsOverTime}>
             <figcaption>{t.analytics.bookingsOverTime}</figcaption>
             <ResponsiveContainer width="100%" height={240}>
-              <LineChart data={hours}>
-                <CartesianGrid strokeDasharray="3 3" />
-                <XAxis dataKey="hour" fontSize={12} />
-                <YAxis allowDecimals={false} fontSize={12} width={36} />
-                <Tooltip />
-                <Legend />
-                <Line type="monotone" dataKey={t.analytics.bookings} stroke="#4338ca" strokeWidth={2} isAnimationActive={false} />
-                <Line type="monotone" dataKey={t.analytics.seatsSold} stroke="#0f766e" strokeWidth={2} isAnimationActive={false} />
-                <Line type="monotone" dataKey={t.analytics.cancellations} stroke="#b91c1c" strokeWidth={2} isAnimationActive={false} />
-              </LineChart>
+              {hours.length > 2 ? (
+                <LineChart data={hours}>
+                  <CartesianGrid strokeDasharray="3 3" />
+                  <XAxis dataKey="hour" fontSize={12} />
+                  <YAxis allowDecimals={false} fontSize={12} width={36} />
+                  <Tooltip />
+                  <Legend />
+                  <Line type="monotone" dataKey={t.analytics.bookings} stroke="#4338ca" strokeWidth={2} isAnimationActive={false} />
+                  <Line type="monotone" dataKey={t.analytics.seatsSold} stroke="#0f766e" strokeWidth={2} isAnimationActive={false} />
+                  <Line type="monotone" dataKey={t.analytics.cancellations} stroke="#b91c1c" strokeWidth={2} isAnimationActive={false} />
+                </LineChart>
+              ) : (
+                <BarChart data={hours}>
+                  <CartesianGrid strokeDasharray="3 3" />
+                  <XAxis dataKey="hour" fontSize={12} />
+                  <YAxis allowDecimals={false} fontSize={12} width={36} />
+                  <Tooltip />
+                  <Legend />
+                  <Bar dataKey={t.analytics.bookings} fill="#4338ca" isAnimationActive={false} />
+                  <Bar dataKey={t.analytics.seatsSold} fill="#0f766e" isAnimationActive={false} />
+                  <Bar dataKey={t.analytics.cancellations} fill="#b91c1c" isAnimationActive={false} />
+                </BarChart>
+              )}
             </ResponsiveContainer>
           </figure>
           <figure className="card chart" aria-label={t.analytics.revenue}>

@@ -2,11 +2,13 @@ import { Link } from 'react-router';
 import type { EventOut } from '@/lib/api/types';
 import { t } from '@/lib/i18n';
 import { dateTime, money } from '@/lib/format';
+import { DateBanner } from '@/components/DateBanner';
 
 export function EventCard({ event }: { event: EventOut }) {
   const left = event.availability.available;
   return (
     <li className="card event-card">
+      <DateBanner iso={event.starts_at} category={event.category} compact />
       <p className="eyebrow">{t.categories[event.category] ?? event.category}</p>
       <h3>
         <Link to={`/events/${event.id}`}>{event.name}</Link>

@@ -1,10 +1,12 @@
 import type { EventOut } from '@/lib/api/types';
 import { t } from '@/lib/i18n';
 import { dateTime, money } from '@/lib/format';
+import { DateBanner } from '@/components/DateBanner';
 
 export function EventDetails({ event, venueName }: { event: EventOut; venueName?: string }) {
   return (
     <header className="event-head">
+      <DateBanner iso={event.starts_at} category={event.category} />
       <p className="eyebrow">{t.categories[event.category] ?? event.category}</p>
       <h1>{event.name}</h1>
       <dl className="facts">
