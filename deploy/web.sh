@@ -119,7 +119,7 @@ run_tests() {
     RUST_LOG="${RUST_LOG:-warn}" \
     "$evently_bin" up >"$work/evently.log" 2>&1 &
   pids+=("$!")
-  ready() { curl -fsS -o /dev/null --max-time 2 "$base/health/ready"; }
+  ready() { curl -fsS -o /dev/null --max-time 2 "$base/health/ready" 2>/dev/null; }
   for _ in $(seq 1 240); do
     ready && break
     kill -0 "${pids[1]}" 2>/dev/null || { tail -50 "$work/evently.log" >&2; die "evently did not start"; }

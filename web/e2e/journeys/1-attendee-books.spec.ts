@@ -27,7 +27,7 @@ test('1. an attendee registers, finds an event, books, sees it confirmed, opens 
 
   await app.register('Ana Attendee', uniqueEmail('ana'));
   await shoot(page, 'home');
-  await page.getByRole('searchbox', { name: 'Search' }).fill('Harbour Lights');
+  await page.getByRole('searchbox', { name: 'Search' }).fill(name);
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await expect(page.getByRole('list', { name: 'Upcoming events' }).getByRole('listitem')).toHaveCount(1);
   await page.getByRole('link', { name }).click();
@@ -58,5 +58,14 @@ test('1. an attendee registers, finds an event, books, sees it confirmed, opens 
   ]);
   const pdf = await readFile((await download.path())!);
   expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+
+  // The in-app notification of the confirmation, marked read.
+  await app.goNav(/Notifications/);
+  const unread = page.getByRole('button', { name: 'Mark as read' });
+  await expect(unread.first()).toBeVisible();
+  await shoot(page, 'notifications-list');
+  const before = await unread.count();
+  await unread.first().click();
+  await expect(unread).toHaveCount(before - 1);
   expect(e.id).toBeTruthy();
 });

@@ -25,7 +25,7 @@ test('2. two browsers on one event: the second sees the availability drop withou
   // Wait until the second page's live stream is open before the booking.
   await expect(pageB.getByTitle('Live')).toBeVisible();
 
-  const box = await evA.book(3);
+  const box = await evA.book(3, { keyboard: true });
   const decided = Date.now();
   await expect(box.getByText('Booked! Your seats are confirmed.')).toBeVisible();
   await expect(evB.availability()).toHaveText('17 seats left');

@@ -63,4 +63,25 @@ test('5. an organiser creates an event, edits it while a second tab edits it too
   await console_.open();
   await shoot(page, 'organizer');
   await second.close();
+
+  // Cancelling the event: a confirmation, then its progress until every booking is cancelled.
+  await page.goto(eventUrl);
+  const danger = page.getByRole('region', { name: 'Cancel event' });
+  await danger.getByRole('button', { name: 'Cancel event' }).click();
+  await expect(danger.getByRole('alertdialog')).toBeVisible();
+  await shoot(page, 'organizer-cancel-confirm');
+  await danger.getByRole('button', { name: 'Yes, cancel the event' }).click();
+  await expect(danger.getByText('The event is cancelled.')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByRole('region', { name: 'Attendees' }).getByText('No attendees yet.')).toBeVisible();
+});
+
+test('5b. an admin sees the overview and changes a role', async ({ page }) => {
+  const someone = await registerUser('promoted', 'Pat Promoted');
+  await new AppPage(page).login(process.env.EVENTLY_E2E_ADMIN_EMAIL ?? 'admin@example.com', process.env.EVENTLY_E2E_ADMIN_PASSWORD ?? 'admin-password-e2e', '/admin');
+  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+  await page.getByLabel('User id').fill(someone.user.id);
+  await page.getByLabel('Role', { exact: true }).selectOption('organizer');
+  await page.getByRole('button', { name: 'Set role' }).click();
+  await expect(page.getByText(`${someone.email} is now Organiser.`)).toBeVisible();
+  await shoot(page, 'admin');
 });

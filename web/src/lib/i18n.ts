@@ -69,6 +69,7 @@ const en = {
     free: 'Free',
     seatsLeft: (n: number) => (n === 1 ? '1 seat left' : `${n} seats left`),
     soldOut: 'Sold out',
+    waitlistOnly: 'Sold out: seats go to the waitlist',
     availability: 'Availability',
     available: 'Available',
     held: 'Held',

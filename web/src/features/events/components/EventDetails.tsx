@@ -41,7 +41,7 @@ export function AvailabilityPanel({ event, live }: { event: EventOut; live: bool
         {live && <span className="live-dot" title={t.event.live}><span className="sr-only">{t.event.live}</span></span>}
       </h2>
       <p className="availability-big" aria-live="polite" data-testid="available">
-        {a.available > 0 ? t.event.seatsLeft(a.available) : t.event.soldOut}
+        {a.waitlist_length > 0 ? t.event.waitlistOnly : a.available > 0 ? t.event.seatsLeft(a.available) : t.event.soldOut}
       </p>
       <div className="meter" role="meter" aria-label={t.event.sold} aria-valuemin={0} aria-valuemax={a.capacity} aria-valuenow={a.sold + a.held}>
         <span style={{ width: `${Math.min(100, taken * 100)}%` }} />

@@ -8,6 +8,7 @@ import { useAttendees, useCancelEvent } from '../api';
 export function CancelEvent({ eventId, status }: { eventId: string; status: string }) {
   const cancel = useCancelEvent(eventId);
   const [asking, setAsking] = useState(false);
+  const [initial, setInitial] = useState(0);
   const started = cancel.isSuccess || status === 'cancelled';
   const event = useQuery({
     queryKey: ['cancel-progress', eventId],
@@ -16,7 +17,8 @@ export function CancelEvent({ eventId, status }: { eventId: string; status: stri
     refetchInterval: 1000,
   });
   const attendees = useAttendees(eventId, started);
-  const active = (attendees.data?.items ?? []).filter((a) => ['confirmed', 'held', 'pending'].includes(a.status)).length;
+  // The attendee list holds the confirmed bookings: it empties as the cancellation proceeds.
+  const active = (attendees.data?.items ?? []).filter((a) => a.status === 'confirmed').length;
   const done = started && event.data?.status === 'cancelled' && active === 0;
 
   return (
@@ -29,7 +31,10 @@ export function CancelEvent({ eventId, status }: { eventId: string; status: stri
         <div role="alertdialog" aria-labelledby="cancel-question" className="confirm">
           <p id="cancel-question">{t.organizer.cancelConfirm}</p>
           <div className="row-actions">
-            <button type="button" className="btn btn-danger" disabled={cancel.isPending} onClick={() => cancel.mutate()}>{t.organizer.confirm}</button>
+            <button type="button" className="btn btn-danger" disabled={cancel.isPending} onClick={() => {
+                setInitial(attendees.data?.items.length ?? 0);
+                cancel.mutate();
+              }}>{t.organizer.confirm}</button>
             <button type="button" className="btn" onClick={() => setAsking(false)}>{t.organizer.keep}</button>
           </div>
         </div>
@@ -37,7 +42,7 @@ export function CancelEvent({ eventId, status }: { eventId: string; status: stri
       {started && !done && (
         <>
           <Loading label={t.organizer.cancelProgress} />
-          <progress max={Math.max(1, attendees.data?.items.length ?? 1)} value={(attendees.data?.items.length ?? 0) - active} />
+          <progress aria-label={t.organizer.cancelProgress} max={Math.max(1, initial)} value={Math.max(0, initial - active)} />
         </>
       )}
       {done && <Alert tone="success">{t.organizer.cancelDone}</Alert>}
