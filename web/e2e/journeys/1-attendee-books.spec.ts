@@ -67,5 +67,13 @@ test('1. an attendee registers, finds an event, books, sees it confirmed, opens 
   const before = await unread.count();
   await unread.first().click();
   await expect(unread).toHaveCount(before - 1);
+
+  // Log out: the refresh cookie is revoked, a reload stays logged out.
+  const toggle = page.getByRole('button', { name: 'Menu' });
+  if (await toggle.isVisible()) await toggle.click();
+  await app.nav().getByRole('button', { name: 'Log out' }).click();
+  await expect(app.nav().getByRole('link', { name: 'Log in' })).toBeAttached();
+  await page.reload();
+  await expect(app.nav().getByRole('link', { name: 'Log in' })).toBeAttached();
   expect(e.id).toBeTruthy();
 });

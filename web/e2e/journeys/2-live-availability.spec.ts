@@ -2,6 +2,7 @@ import { expect, test } from '@playwright/test';
 import { AppPage } from '../pages/app.page';
 import { EventPage } from '../pages/event.page';
 import { admin, event, registerUser, venue } from '../support/api';
+import { shoot } from '../support/shots';
 
 test('2. two browsers on one event: the second sees the availability drop without reloading', async ({ browser }) => {
   const a = await admin();
@@ -13,6 +14,8 @@ test('2. two browsers on one event: the second sees the availability drop withou
   const contextB = await browser.newContext();
   const pageA = await contextA.newPage();
   const pageB = await contextB.newPage();
+  await pageA.goto('/login');
+  await shoot(pageA, 'login');
   await new AppPage(pageA).login(first.email, undefined, `/events/${e.id}`);
   const evA = new EventPage(pageA);
   const evB = new EventPage(pageB);

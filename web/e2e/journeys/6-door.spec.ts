@@ -20,7 +20,10 @@ test('6. the door: admitted, the same ticket refused, a forged code refused, off
   const t = await tickets(guest.token, b.id);
   const elsewhere = await tickets(guest.token, (await book(guest.token, other.id, 1)).id);
 
-  await new AppPage(page).login(org.email, undefined, `/door/${e.id}`);
+  await new AppPage(page).login(org.email, undefined, '/door');
+  await expect(page.getByLabel('Choose the event at this door')).toBeVisible();
+  await shoot(page, 'door-pick');
+  await page.getByLabel('Choose the event at this door').selectOption(e.id);
   const door = new DoorPage(page);
   await expect(page.getByRole('heading', { name: 'Door check-in' })).toBeVisible();
   await shoot(page, 'door');

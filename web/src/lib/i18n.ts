@@ -80,6 +80,7 @@ const en = {
     where: 'Where',
     price: 'Price',
     cancelled: 'This event is cancelled.',
+    cancelledShort: 'Cancelled',
     perBooking: (n: number) => `Up to ${n} per booking`,
   },
   booking: {

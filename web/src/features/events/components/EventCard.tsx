@@ -18,9 +18,13 @@ export function EventCard({ event }: { event: EventOut }) {
       </p>
       <p className="event-card-foot">
         <span className="price">{event.price_cents === 0 ? t.event.free : money(event.price_cents, event.currency)}</span>
-        <span className={left > 0 ? 'badge badge-confirmed' : 'badge badge-rejected'}>
-          {left > 0 ? t.event.seatsLeft(left) : t.event.soldOut}
-        </span>
+        {event.status === 'cancelled' ? (
+          <span className="badge badge-cancelled">{t.event.cancelledShort}</span>
+        ) : (
+          <span className={left > 0 ? 'badge badge-confirmed' : 'badge badge-rejected'}>
+            {left > 0 ? t.event.seatsLeft(left) : t.event.soldOut}
+          </span>
+        )}
       </p>
     </li>
   );
