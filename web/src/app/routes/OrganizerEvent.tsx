@@ -18,18 +18,18 @@ export default function OrganizerEventPage() {
       <p><Link to="/organizer">← {t.organizer.title}</Link></p>
       <h1>{event.data?.name ?? t.app.loading}</h1>
       <p className="row-actions">
-        <Link className="btn" to={`/events/${id}`}>{t.nav.events}</Link>
-        <Link className="btn" to={`/door/${id}`}>{t.nav.door}</Link>
+        <Link className="btn" to={`/events/${id}`}>{t.organizer.publicPage}</Link>
+        <Link className="btn" to={`/door/${id}`}>{t.door.title}</Link>
       </p>
+      <Suspense fallback={<Loading />}>
+        <EventCharts eventId={id} />
+      </Suspense>
       <div className="console-grid">
         <EventEditor eventId={id} />
         <Suspense fallback={<Loading />}>
           <LiveSales eventId={id} />
         </Suspense>
       </div>
-      <Suspense fallback={<Loading />}>
-        <EventCharts eventId={id} />
-      </Suspense>
       <Attendees eventId={id} />
       {event.data && <CancelEvent eventId={id} status={event.data.status} />}
     </div>
