@@ -19,7 +19,13 @@ export function Layout() {
   const location = useLocation();
   const navigate = useNavigate();
   const main = useRef<HTMLElement>(null);
-  useEffect(() => setOpen(false), [location.pathname]);
+  const first = useRef(true);
+  useEffect(() => {
+    setOpen(false);
+    // After a navigation, move the focus to the new page (screen readers announce it).
+    if (first.current) first.current = false;
+    else main.current?.focus({ preventScroll: true });
+  }, [location.pathname]);
 
   return (
     <>

@@ -22,6 +22,8 @@ export const doorStore = {
   queue: async () => (await get<QueuedScan[]>('queue', store)) ?? [],
   enqueue: (scan: QueuedScan) => update<QueuedScan[]>('queue', (old) => [...(old ?? []), scan], store),
   dequeue: (id: string) => update<QueuedScan[]>('queue', (old) => (old ?? []).filter((s) => s.id !== id), store),
+  name: (eventId: string) => get<string>(`name:${eventId}`, store),
+  setName: (eventId: string, name: string) => set(`name:${eventId}`, name, store),
   numbers: async (eventId: string) => (await get<Record<string, string>>(`numbers:${eventId}`, store)) ?? {},
   setNumbers: (eventId: string, numbers: Record<string, string>) => set(`numbers:${eventId}`, numbers, store),
 };

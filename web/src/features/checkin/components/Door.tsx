@@ -25,6 +25,20 @@ function reasonText(a: Extract<Answer, { admitted: false }>) {
   }
 }
 
+/** The event's name, kept on the device for an offline reload. */
+function useEventName(eventId: string, fromNetwork?: string) {
+  const [name, setName] = useState(fromNetwork);
+  useEffect(() => {
+    if (fromNetwork) {
+      setName(fromNetwork);
+      void doorStore.setName(eventId, fromNetwork);
+    } else {
+      void doorStore.name(eventId).then((n) => n && setName(n));
+    }
+  }, [eventId, fromNetwork]);
+  return name;
+}
+
 function useOnline() {
   const [online, setOnline] = useState(navigator.onLine);
   useEffect(() => {
@@ -42,6 +56,7 @@ function useOnline() {
 
 export function Door({ eventId, eventName }: { eventId: string; eventName?: string }) {
   const online = useOnline();
+  const name = useEventName(eventId, eventName);
   const [answer, setAnswer] = useState<Answer>();
   const [error, setError] = useState<unknown>();
   const [code, setCode] = useState('');
@@ -90,7 +105,7 @@ export function Door({ eventId, eventName }: { eventId: string; eventName?: stri
       <div className="section-head">
         <div>
           <h1 id="door-title">{t.door.title}</h1>
-          {eventName && <p className="muted">{eventName}</p>}
+          {name && <p className="muted">{name}</p>}
         </div>
         <p className={online ? 'badge badge-confirmed' : 'badge badge-held'} role="status">
           {online ? t.door.online : t.door.offline}
