@@ -11,6 +11,7 @@ test('5. an organiser creates an event, edits it while a second tab edits it too
   const console_ = new OrganizerPage(page);
   await expect(page.getByRole('heading', { name: 'Organiser console' })).toBeVisible();
   await console_.createVenue('Harbour Pavilion');
+  await console_.editVenue('Harbour Pavilion', 'Porto');
   const name = `Build Day ${Date.now() % 100000}`;
   await console_.createEvent(name, 40);
   const eventUrl = page.url();

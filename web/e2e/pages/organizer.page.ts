@@ -17,6 +17,15 @@ export class OrganizerPage {
     await expect(this.page.getByRole('region', { name: 'Venues' }).getByText(name)).toBeVisible();
   }
 
+  async editVenue(name: string, city: string) {
+    const venues = this.page.getByRole('region', { name: 'Venues' });
+    await venues.getByRole('button', { name: `Edit: ${name}` }).click();
+    const row = venues.getByRole('listitem').filter({ hasText: name });
+    await row.getByLabel('City', { exact: true }).fill(city);
+    await row.getByRole('button', { name: 'Save changes' }).click();
+    await expect(row.getByText(city)).toBeVisible();
+  }
+
   async createEvent(name: string, capacity: number) {
     await this.page.getByRole('button', { name: 'New event' }).click();
     const form = this.page.locator('form.event-form');

@@ -182,6 +182,7 @@ const en = {
     title: 'Organiser console',
     venues: 'Venues',
     newVenue: 'New venue',
+    editVenue: 'Edit',
     venueName: 'Venue name',
     address: 'Address',
     city: 'City',

@@ -18,6 +18,15 @@ export function useCreateVenue() {
   });
 }
 
+export function useUpdateVenue(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; address: string; city: string; capacity: number }) =>
+      unwrap(api.PATCH('/api/v1/venues/{id}', { params: { path: { id } }, body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['venues'] }),
+  });
+}
+
 /** The caller's events (an admin sees every event). */
 export function useMyEvents(userId: string | undefined, admin: boolean) {
   return useQuery({
