@@ -12,10 +12,11 @@ export class EventPage {
     return this.page.getByRole('region', { name: /Availability/ }).getByTestId('available');
   }
 
-  async book(quantity: number, { keyboard = false } = {}) {
+  async book(quantity: number, { keyboard = false, double = false } = {}) {
     const box = this.page.getByRole('region', { name: 'Book' });
     await box.getByLabel('Quantity').fill(String(quantity));
     if (keyboard) await box.getByLabel('Quantity').press('Enter');
+    else if (double) await box.getByRole('button', { name: 'Book now' }).dblclick();
     else await box.getByRole('button', { name: 'Book now' }).click();
     return box;
   }

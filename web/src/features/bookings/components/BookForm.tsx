@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { Field } from '@/components/Field';
 import { FormError, fieldError } from '@/components/Feedback';
 import { t } from '@/lib/i18n';
@@ -11,11 +11,14 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
   const book = useBook(eventId);
   const booking = useBooking(book.data?.id);
   const current = booking.data ?? book.data;
+  // Set synchronously: a double click's second event arrives before React re-renders the button.
+  const inFlight = useRef(false);
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (book.isPending) return; // a double click books once
-    book.mutate({ quantity, key: newIdempotencyKey() });
+    if (inFlight.current) return; // a double click books once
+    inFlight.current = true;
+    book.mutate({ quantity, key: newIdempotencyKey() }, { onSettled: () => (inFlight.current = false) });
   }
 
   return (

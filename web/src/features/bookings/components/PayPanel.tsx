@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import type { BookingOut } from '@/lib/api/types';
 import { Alert, Countdown, FormError } from '@/components/Feedback';
 import { SelectField } from '@/components/Field';
@@ -12,11 +12,14 @@ const CARDS = ['tok_visa', 'tok_chargeDeclined', 'tok_threeDSecure'];
 export function PayPanel({ booking }: { booking: BookingOut }) {
   const pay = usePay(booking.id);
   const [card, setCard] = useState('tok_visa');
+  const inFlight = useRef(false);
   const result = pay.data as { status?: string; refund_reason?: string } | undefined;
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    pay.mutate({ method: card, key: crypto.randomUUID() });
+    if (inFlight.current) return;
+    inFlight.current = true;
+    pay.mutate({ method: card, key: crypto.randomUUID() }, { onSettled: () => (inFlight.current = false) });
   }
 
   return (
