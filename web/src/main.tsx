@@ -1,9 +1,14 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from '@/app/App';
+import { queryClient } from '@/app/queryClient';
+import { prefetchEvent } from '@/features/events/api';
 import { restore } from '@/lib/session';
 import './styles.css';
 
+// The event page's data does not wait for the session or the first render.
+const eventPath = /^\/events\/([0-9a-f-]{36})$/.exec(window.location.pathname);
+if (eventPath) prefetchEvent(queryClient, eventPath[1]);
 void restore();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -25,7 +25,10 @@ export function EventPage() {
     staleTime: Infinity,
   });
   useEffect(() => {
-    if (event.data) document.title = `${event.data.name} · ${t.app.name}`;
+    if (!event.data) return;
+    document.title = `${event.data.name} · ${t.app.name}`;
+    // The budget's measure: the page shows the event and its booking controls.
+    if (!performance.getEntriesByName('evently:event-interactive').length) performance.mark('evently:event-interactive');
   }, [event.data]);
 
   if (event.isLoading) return <Loading />;

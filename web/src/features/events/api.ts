@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { keepPreviousData, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useQueries, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import type { EventOut } from '@/lib/api/types';
 
@@ -21,11 +21,18 @@ export function useEvents(filters: EventFilters) {
   });
 }
 
+const eventQuery = (id: string) => ({
+  queryKey: ['event', id],
+  queryFn: () => unwrap(api.GET('/api/v1/events/{id}', { params: { path: { id } } })),
+});
+
 export function useEvent(id: string) {
-  return useQuery({
-    queryKey: ['event', id],
-    queryFn: () => unwrap(api.GET('/api/v1/events/{id}', { params: { path: { id } } })),
-  });
+  return useQuery(eventQuery(id));
+}
+
+/** Starts loading an event before the first render (the event page's data, as early as possible). */
+export function prefetchEvent(client: QueryClient, id: string) {
+  void client.prefetchQuery(eventQuery(id));
 }
 
 export interface LiveAvailability {
