@@ -82,6 +82,7 @@ const en = {
     cancelled: 'This event is cancelled.',
     cancelledShort: 'Cancelled',
     perBooking: (n: number) => `Up to ${n} per booking`,
+    status: { active: 'On sale', published: 'On sale', draft: 'Draft', cancelled: 'Cancelled' } as Record<string, string>,
   },
   booking: {
     title: 'Book',

@@ -48,7 +48,7 @@ export function Console({ userId, admin }: { userId?: string; admin: boolean }) 
                 <div className="booking-row-main">
                   <h3><Link to={`/organizer/events/${e.id}`}>{e.name}</Link></h3>
                   <p className="muted">
-                    <time dateTime={e.starts_at}>{dateTime(e.starts_at)}</time> · {e.availability.sold}/{e.capacity} · {statusLabel({}, e.status)}
+                    <time dateTime={e.starts_at}>{dateTime(e.starts_at)}</time> · {e.availability.sold}/{e.capacity} · {statusLabel(t.event.status, e.status)}
                   </p>
                 </div>
                 <Link className="btn" to={`/organizer/events/${e.id}`} aria-label={`${t.organizer.open}: ${e.name}`}>{t.organizer.open}</Link>
