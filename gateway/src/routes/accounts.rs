@@ -96,7 +96,17 @@ pub struct RefreshRequest {
 async fn presented(req: &mut Request, state: &AppState) -> Result<Presented, ApiError> {
     let body: Option<RefreshRequest> =
         parse_optional_json(req, state.settings.max_body_bytes).await?;
-    Presented::find(req, body.and_then(|b| b.refresh_token)).ok_or_else(|| {
+    let from_body = body.and_then(|b| b.refresh_token);
+    if let Some(token) = &from_body {
+        Checks::default()
+            .check(
+                !token.trim().is_empty() && token.chars().count() <= 200,
+                "refresh_token",
+                "must be 1 to 200 characters",
+            )
+            .finish()?;
+    }
+    Presented::find(req, from_body).ok_or_else(|| {
         ApiError::field(
             "refresh_token",
             "missing: send it in the body, or in the evently_refresh cookie",
