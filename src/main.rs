@@ -127,18 +127,7 @@ async fn main() -> anyhow::Result<()> {
     let mut settings = Settings::load()?;
     match cli.command {
         Command::Up { demo } => up(settings, demo).await,
-        Command::Demo { url } => {
-            // Without DATABASE_URL: the private PostgreSQL of `evently up`.
-            let database_url = settings.database_url.clone().unwrap_or_else(|| {
-                format!(
-                    "postgres://postgres@127.0.0.1:{}/postgres",
-                    evently_runtime::local::PRIVATE_POSTGRES_PORT
-                )
-            });
-            let pool = evently_runtime::db::connect(&database_url, 2).await?;
-            let url = url.unwrap_or_else(|| base_url(settings.http_addr));
-            demo::run(&pool, &url).await
-        }
+        Command::Demo { url } => demo::command(&settings, url).await,
         Command::Gateway => {
             let (pool, nats) = connect(&settings).await?;
             run(Arc::new(settings), pool, nats, true, None, false).await
@@ -308,15 +297,6 @@ async fn connect(settings: &Settings) -> anyhow::Result<(sqlx::PgPool, async_nat
     Ok((pool, nats))
 }
 
-/// `http://<addr>`, with a wildcard address (`0.0.0.0`) read as this machine.
-fn base_url(addr: std::net::SocketAddr) -> String {
-    let mut addr = addr;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    format!("http://{addr}")
-}
-
 /// Runs the gateway (when `gateway`) and the named consumers (`Some(empty)`: all of them) until
 /// Ctrl-C or SIGTERM; with `demo`, seeds the demo data once the gateway listens.
 async fn run(
@@ -342,7 +322,7 @@ async fn run(
         })
         .await?;
         if demo {
-            let (pool, base) = (pool.clone(), base_url(app.local_addr()));
+            let (pool, base) = (pool.clone(), demo::base_url(app.local_addr()));
             // Detached: a demo still seeding never holds up a shutdown.
             tokio::spawn(async move {
                 if let Err(e) = demo::run(&pool, &base).await {
