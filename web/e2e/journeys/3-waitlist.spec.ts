@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../support/test';
 import { AppPage } from '../pages/app.page';
 import { EventPage } from '../pages/event.page';
 import { MyBookingsPage } from '../pages/me.page';

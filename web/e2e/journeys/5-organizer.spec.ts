@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../support/test';
 import { AppPage } from '../pages/app.page';
 import { OrganizerPage } from '../pages/organizer.page';
 import { book, organizer, registerUser } from '../support/api';

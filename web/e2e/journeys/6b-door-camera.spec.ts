@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../support/test';
 import { AppPage } from '../pages/app.page';
 import { DoorPage } from '../pages/door.page';
 import { BASE, book, event, organizer, registerUser, tickets, venue } from '../support/api';
