@@ -12,7 +12,7 @@ mod head;
 use std::path::{Path, PathBuf};
 
 use salvo::compression::{Compression, CompressionLevel};
-use salvo::http::{HeaderValue, StatusCode, header};
+use salvo::http::{HeaderValue, Method, StatusCode, header};
 use salvo::prelude::*;
 use salvo::serve_static::StaticDir;
 
@@ -57,15 +57,28 @@ pub fn router(dir: &Path) -> Router {
                 .enable_gzip(CompressionLevel::Precise(6))
                 .force_priority(true),
         )
-        .push(Router::with_path("assets/{**rest}").get(Cached {
-            files: assets,
-            cache: IMMUTABLE,
-        }))
-        .push(Router::with_path("events/{id}").get(event_page::EventPage { index }))
-        .push(Router::with_path("{**path}").get(Cached {
-            files,
-            cache: REVALIDATE,
-        }))
+        .push(read(
+            "assets/{**rest}",
+            Cached {
+                files: assets,
+                cache: IMMUTABLE,
+            },
+        ))
+        .push(read("events/{id}", event_page::EventPage { index }))
+        .push(read(
+            "{**path}",
+            Cached {
+                files,
+                cache: REVALIDATE,
+            },
+        ))
+}
+
+/// A route for GET and HEAD (crawlers and link checkers send HEAD; hyper sends no body for it).
+fn read(path: &str, handler: impl Handler) -> Router {
+    Router::with_path(path)
+        .filter_fn(|req, _| matches!(*req.method(), Method::GET | Method::HEAD))
+        .goal(handler)
 }
 
 /// Answers the "not built" problem while `index.html` is missing (checked on each request, so an

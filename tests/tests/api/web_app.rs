@@ -73,6 +73,16 @@ async fn the_app_is_served_at_the_root_and_deep_links_fall_back_to_index_html() 
         header(&res, "cache-control"),
         "public, max-age=31536000, immutable"
     );
+    for path in ["/", "/assets/app-3f2a9c1d.js", "/events/not-an-id"] {
+        let res = app
+            .http
+            .head(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!(res.status(), 200, "HEAD {path}");
+        assert!(res.bytes().await.expect("body").is_empty(), "HEAD {path}");
+    }
     let res = page(&app, "/manifest.webmanifest").await;
     assert_eq!(res.status(), 200);
     assert_eq!(header(&res, "cache-control"), "no-cache");
@@ -131,6 +141,21 @@ async fn text_is_compressed_for_clients_that_accept_it() {
         let size = res.bytes().await.expect("body").len();
         assert!(size < 2000, "{accept}: {size} bytes");
     }
+    // A precompressed file is sent as it is, not compressed again.
+    let res = app
+        .http
+        .get(format!("{}/assets/vendor-77aa01c4.js", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(header(&res, "content-encoding"), "gzip");
+    assert!(header(&res, "content-type").contains("javascript"));
+    let on_disk = std::fs::read(fixture().join("assets/vendor-77aa01c4.js.gz")).expect("fixture");
+    assert_eq!(
+        res.bytes().await.expect("body").as_ref(),
+        on_disk.as_slice()
+    );
     app.shutdown().await;
 }
 
