@@ -128,6 +128,8 @@ run_tests() {
   base="http://127.0.0.1:$http_port"
   export EVENTLY_E2E_ADMIN_EMAIL="web-admin@example.com"
   export EVENTLY_E2E_ADMIN_PASSWORD="web-e2e-admin-password-$$"
+  # EVENTLY_DECISION_WAIT_MS=0: every booking answers 202 pending, so the journeys go through the
+  # app's pending state (shown until the decision arrives by polling and /me/live).
   say "evently up on $base (database $db, nats on $nats_port)"
   DATABASE_URL="$database_url" NATS_URL="nats://127.0.0.1:$nats_port" \
     EVENTLY_HTTP_ADDR="127.0.0.1:$http_port" EVENTLY_DATA_DIR="$work/data" \
@@ -135,7 +137,8 @@ run_tests() {
     EVENTLY_ADMIN_EMAIL="$EVENTLY_E2E_ADMIN_EMAIL" EVENTLY_ADMIN_PASSWORD="$EVENTLY_E2E_ADMIN_PASSWORD" \
     EVENTLY_SECURITY__AUTH_RATE_LIMIT=1000000 EVENTLY_SECURITY__BOOKING_RATE_LIMIT=1000000 \
     EVENTLY_SECURITY__LOCKOUT_THRESHOLD=1000000 \
-    EVENTLY_NOTIFICATIONS__PUBLIC_URL="$base" \
+    EVENTLY_NOTIFICATIONS__PUBLIC_URL="$base" EVENTLY_PUBLIC_URL="$base" \
+    EVENTLY_DECISION_WAIT_MS="${EVENTLY_DECISION_WAIT_MS:-0}" \
     RUST_LOG="${RUST_LOG:-warn}" \
     "$evently_bin" up >"$work/evently.log" 2>&1 &
   pids+=("$!")

@@ -25,6 +25,11 @@ test('2. two browsers on one event: the second sees the availability drop withou
   const interactive = await pageB.evaluate(() => performance.getEntriesByName('evently:event-interactive')[0].startTime);
   console.log(`event page interactive ${Math.round(interactive)} ms after navigation start`);
   expect(interactive).toBeLessThan(1500);
+  // Keyboard: the first Tab reaches the skip link, which moves the focus to the page's content.
+  await pageB.keyboard.press('Tab');
+  await expect(pageB.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  await pageB.keyboard.press('Enter');
+  await expect(pageB.locator('main')).toBeFocused();
   // Wait until the second page's live stream is open before the booking.
   await expect(pageB.getByTitle('Live')).toBeVisible();
 
