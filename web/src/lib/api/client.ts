@@ -17,7 +17,8 @@ export async function authFetch(input: Request): Promise<Response> {
 }
 
 export const api = createClient<paths>({
-  baseUrl: '',
+  // Same origin (the page's; absolute so that the client also runs outside a page, in tests).
+  baseUrl: typeof location !== 'undefined' ? location.origin : '',
   fetch: authFetch,
   credentials: 'same-origin',
 });
