@@ -24,6 +24,18 @@ test('3. sold out, waitlist, the holder cancels, the next person gets the offer 
   await expect(ev.waitlist().getByText('You are number 1 in line.')).toBeVisible();
   await shoot(pageNext, 'event-waitlist');
 
+  // A third person joins behind and leaves again.
+  const third = await registerUser('third');
+  const ctxThird = await browser.newContext();
+  const pageThird = await ctxThird.newPage();
+  await new AppPage(pageThird).login(third.email, undefined, `/events/${e.id}`);
+  const evThird = new EventPage(pageThird);
+  await evThird.waitlist().getByRole('button', { name: 'Join the waitlist' }).click();
+  await expect(evThird.waitlist().getByText('You are number 2 in line.')).toBeVisible();
+  await evThird.waitlist().getByRole('button', { name: 'Leave the waitlist' }).click();
+  await expect(evThird.waitlist().getByRole('button', { name: 'Join the waitlist' })).toBeVisible();
+  await ctxThird.close();
+
   // The holder cancels in the app.
   const ctxHolder = await browser.newContext();
   const pageHolder = await ctxHolder.newPage();

@@ -17,6 +17,11 @@ test('4. a paid event: hold, pay, confirmed; a hold left to expire frees the sea
   await expect(box.getByText('Time left to pay')).toBeVisible();
   await expect(ev.availability()).toHaveText('8 seats left');
   await shoot(page, 'event-hold');
+  // A declined card: said so, the hold stays.
+  await box.getByLabel('Card').selectOption('tok_chargeDeclined');
+  await box.getByRole('button', { name: /^Pay / }).click();
+  await expect(box.getByText('The card was declined.')).toBeVisible();
+  await expect(box.getByText('Time left to pay')).toBeVisible();
   await box.getByLabel('Card').selectOption('tok_visa');
   await box.getByRole('button', { name: /^Pay / }).click();
   await expect(box.getByText('Booked! Your seats are confirmed.')).toBeVisible();
