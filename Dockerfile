@@ -1,7 +1,15 @@
 # Evently in a small image: the one `evently` binary (migrations and NATS definitions are
-# embedded in it) on a distroless base. rustls everywhere, so no OpenSSL in the image.
+# embedded in it) and the built web app on a distroless base. rustls everywhere, so no OpenSSL in
+# the image.
 #   docker build -t evently .
 #   docker run --rm -e DATABASE_URL=... -e NATS_URL=... -e EVENTLY_JWT_SECRET=... evently gateway
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci
+COPY web/ ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -11,7 +19,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /evently /usr/local/bin/evently
-ENV EVENTLY_HTTP_ADDR=0.0.0.0:8080 EVENTLY_LOG_FORMAT=json
+COPY --from=web /web/dist /usr/share/evently/web
+ENV EVENTLY_HTTP_ADDR=0.0.0.0:8080 EVENTLY_LOG_FORMAT=json EVENTLY_WEB_DIR=/usr/share/evently/web
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/evently"]
 CMD ["gateway"]

@@ -3,9 +3,11 @@
 # PostgreSQL and a nats-server >= 2.10 are there (deploy/ensure-services.sh --test, which installs
 # what is missing), exports DATABASE_URL and EVENTLY_NATS_SERVER, then runs every test of the
 # workspace with cargo-nextest, or with cargo test where nextest is not installed; then fuzzes the
-# HTTP API with schemathesis (deploy/api-fuzz.sh) against the `evently` binary the tests built.
-# Extra arguments go to the test runner, e.g. a filter: `deploy/test.sh nats_server` (a filtered
-# run skips the API fuzz; EVENTLY_API_FUZZ=0 skips it too).
+# HTTP API with schemathesis (deploy/api-fuzz.sh) against the `evently` binary the tests built,
+# then tests the web app (deploy/web.sh test: type check, lint, unit tests, browser journeys
+# against that same binary). Extra arguments go to the test runner, e.g. a filter:
+# `deploy/test.sh nats_server` (a filtered run skips the API fuzz and the web app's tests;
+# EVENTLY_API_FUZZ=0 and EVENTLY_WEB_TEST=0 skip them too).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,7 +23,12 @@ else
   cargo test --workspace --no-fail-fast "$@" || status=$?
 fi
 
+evently_bin="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/evently"
 if [ "$#" -eq 0 ] && [ "${EVENTLY_API_FUZZ:-1}" != "0" ]; then
-  EVENTLY_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/evently" bash deploy/api-fuzz.sh || status=$?
+  EVENTLY_BIN="$evently_bin" bash deploy/api-fuzz.sh || status=$?
+fi
+if [ "$#" -eq 0 ] && [ "${EVENTLY_WEB_TEST:-1}" != "0" ]; then
+  # DATABASE_URL and EVENTLY_NATS_SERVER (from ensure-services, exported above) go along.
+  EVENTLY_BIN="$evently_bin" bash deploy/web.sh test || status=$?
 fi
 exit "$status"

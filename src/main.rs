@@ -1,6 +1,8 @@
 //! `evently`: one binary for every part of Evently. `evently up` runs everything in one process
 //! (starting private PostgreSQL and NATS when no URLs are given); `gateway`, `consume`, `migrate`,
-//! `nats apply` and `admin create` run one part each.
+//! `nats apply` and `admin create` run one part each; `demo` fills an instance with demo data.
+
+mod demo;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +34,18 @@ struct Cli {
 enum Command {
     /// Everything in one process: private PostgreSQL and NATS when DATABASE_URL / NATS_URL are
     /// unset, migrations, streams, the gateway and every consumer, until Ctrl-C.
-    Up,
+    Up {
+        /// Fill a fresh instance with demo data (`evently demo`) once it is up.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Fill a running instance with demo venues, events, bookings and accounts (through its HTTP
+    /// API; nothing is added when the demo organiser exists), and print the logins.
+    Demo {
+        /// The running gateway (default: http://EVENTLY_HTTP_ADDR).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// The HTTP gateway only.
     Gateway,
     /// The named durable consumers (all when none are named).
@@ -113,14 +126,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::load()?;
     match cli.command {
-        Command::Up => up(settings).await,
+        Command::Up { demo } => up(settings, demo).await,
+        Command::Demo { url } => demo::command(&settings, url).await,
         Command::Gateway => {
             let (pool, nats) = connect(&settings).await?;
-            run(Arc::new(settings), pool, nats, true, None).await
+            run(Arc::new(settings), pool, nats, true, None, false).await
         }
         Command::Consume { names } => {
             let (pool, nats) = connect(&settings).await?;
-            run(Arc::new(settings), pool, nats, false, Some(names)).await
+            run(Arc::new(settings), pool, nats, false, Some(names), false).await
         }
         Command::Migrate => {
             let pool = evently_runtime::db::connect(settings.require_database_url()?, 2).await?;
@@ -213,7 +227,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// `evently up`: local services when needed, then everything in one process.
-async fn up(mut settings: Settings) -> anyhow::Result<()> {
+async fn up(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
     let services = evently_runtime::local::start_local_services(
         &settings.data_dir,
         settings.database_url.clone(),
@@ -240,7 +254,7 @@ async fn up(mut settings: Settings) -> anyhow::Result<()> {
         evently_runtime::db::migrate(&pool).await?;
         evently_runtime::nats::apply(&evently_runtime::nats::jetstream(nats.clone()), &settings)
             .await?;
-        run(Arc::new(settings), pool, nats, true, Some(Vec::new())).await
+        run(Arc::new(settings), pool, nats, true, Some(Vec::new()), demo).await
     }
     .await;
     if let Err(e) = services.stop().await {
@@ -285,13 +299,14 @@ async fn connect(settings: &Settings) -> anyhow::Result<(sqlx::PgPool, async_nat
 }
 
 /// Runs the gateway (when `gateway`) and the named consumers (`Some(empty)`: all of them) until
-/// Ctrl-C or SIGTERM.
+/// Ctrl-C or SIGTERM; with `demo`, seeds the demo data once the gateway listens.
 async fn run(
     settings: Arc<Settings>,
     pool: sqlx::PgPool,
     nats: async_nats::Client,
     gateway: bool,
     consumers: Option<Vec<String>>,
+    demo: bool,
 ) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
@@ -307,6 +322,18 @@ async fn run(
             shutdown: shutdown.clone(),
         })
         .await?;
+        if demo {
+            let (pool, base) = (pool.clone(), demo::base_url(app.local_addr()));
+            // Detached: a demo still seeding never holds up a shutdown.
+            tokio::spawn(async move {
+                if let Err(e) = demo::run(&pool, &base).await {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "the demo data could not be seeded"
+                    );
+                }
+            });
+        }
         tasks.spawn(async move {
             app.run_until_stopped().await;
             Ok(())

@@ -11,6 +11,18 @@ use crate::error::{ApiError, FieldErrors};
 /// Parses a JSON body of at most `max` bytes. Malformed JSON is a 400; a wrong type, a missing or
 /// an unknown field is a 422 naming the field.
 pub async fn parse_json<T: DeserializeOwned>(req: &mut Request, max: usize) -> Result<T, ApiError> {
+    parse_optional_json(req, max)
+        .await?
+        .ok_or_else(|| ApiError::BadRequest {
+            detail: "a JSON body is required".into(),
+        })
+}
+
+/// Like [`parse_json`], but an empty body is `None` rather than an error.
+pub async fn parse_optional_json<T: DeserializeOwned>(
+    req: &mut Request,
+    max: usize,
+) -> Result<Option<T>, ApiError> {
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
         if !(ct.starts_with("application/json") || ct.contains("+json")) {
@@ -26,32 +38,32 @@ pub async fn parse_json<T: DeserializeOwned>(req: &mut Request, max: usize) -> R
         },
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest {
-            detail: "a JSON body is required".into(),
-        });
+        return Ok(None);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::BadRequest {
-                detail: format!("malformed JSON: {inner}"),
+    serde_path_to_error::deserialize(&mut de)
+        .map(Some)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return ApiError::BadRequest {
+                    detail: format!("malformed JSON: {inner}"),
+                };
+            }
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let field = if path == "." || path.is_empty() {
+                field_named_in(&message).unwrap_or_else(|| "body".into())
+            } else {
+                path
             };
-        }
-        let message = inner.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        let field = if path == "." || path.is_empty() {
-            field_named_in(&message).unwrap_or_else(|| "body".into())
-        } else {
-            path
-        };
-        ApiError::field(&field, message)
-    })
+            ApiError::field(&field, message)
+        })
 }
 
 /// serde names a missing or unknown field between backticks: "missing field `quantity`".

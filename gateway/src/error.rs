@@ -39,6 +39,12 @@ pub enum ApiError {
     Locked { retry_after: u64 },
     #[error("too many requests: retry in {retry_after} s")]
     TooManyRequests { retry_after: u64 },
+    /// No built web app in `EVENTLY_WEB_DIR`.
+    #[error(
+        "the web app is not built (no index.html in {0}): run `bash deploy/web.sh build` \
+         (or `npm ci && npm run build` in web/), or point EVENTLY_WEB_DIR at a built app"
+    )]
+    WebAppNotBuilt(String),
     #[error("{service} is unavailable, retry later")]
     Unavailable { service: &'static str },
     #[error("internal error")]
@@ -73,7 +79,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::WebAppNotBuilt(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -94,6 +100,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::PaymentRequired(_) => "payment-declined",
             Self::NotFound(_) => "not-found",
+            Self::WebAppNotBuilt(_) => "web-app-not-built",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",

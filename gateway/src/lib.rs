@@ -18,6 +18,7 @@ mod routes;
 mod sessions;
 pub mod startup;
 mod state;
+mod web;
 
 pub use routes::accounts::ensure_admin;
 pub use startup::{Application, GatewayDeps, router};

@@ -1,12 +1,18 @@
 //! Sessions: a short-lived access token (JWT) plus an opaque refresh token stored hashed in
 //! PostgreSQL. Refreshing rotates the refresh token within its family; presenting a token that was
 //! already rotated means it was copied, so the whole family is revoked (theft detection).
+//!
+//! The web app keeps its refresh token out of reach of scripts: with `Evently-Session: cookie` the
+//! token travels in the `evently_refresh` cookie (`HttpOnly; Secure; SameSite=Strict`, scoped to
+//! `/api/v1/auth`) instead of the JSON body. Other clients keep the JSON flow.
 
 use std::fmt::Write as _;
 
 use chrono::{Duration, Utc};
 use evently_runtime::identity::Role;
+use salvo::http::cookie::{Cookie, SameSite};
 use salvo::oapi::ToSchema;
+use salvo::{Request, Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -23,8 +29,10 @@ pub struct TokenPair {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// Opaque; exchange it at `POST /auth/refresh` for a new pair. Single use.
-    pub refresh_token: String,
+    /// Opaque; exchange it at `POST /auth/refresh` for a new pair. Single use. Absent with
+    /// `Evently-Session: cookie`: then it is in the `evently_refresh` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires.
     pub refresh_expires_in: u64,
 }
@@ -71,7 +79,7 @@ pub async fn issue(
         access_token,
         token_type: "Bearer",
         expires_in,
-        refresh_token,
+        refresh_token: Some(refresh_token),
         refresh_expires_in: ttl,
     })
 }
@@ -129,4 +137,94 @@ pub async fn revoke(pool: &PgPool, presented: &str, user_id: Uuid) -> Result<(),
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// The cookie that carries the refresh token of a browser session.
+pub const REFRESH_COOKIE: &str = "evently_refresh";
+/// The request header by which a client asks for the cookie flow (`Evently-Session: cookie`).
+pub const SESSION_HEADER: &str = "evently-session";
+/// Only the auth routes ever see the cookie.
+const COOKIE_PATH: &str = "/api/v1/auth";
+
+/// Where a client keeps its refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// In the JSON body (API clients).
+    Body,
+    /// In the `evently_refresh` cookie (the web app).
+    Cookie,
+}
+
+impl Delivery {
+    /// What the request asks for: `Evently-Session: cookie`, else the JSON body.
+    pub fn requested(req: &Request) -> Self {
+        let cookie = req
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("cookie"));
+        if cookie { Self::Cookie } else { Self::Body }
+    }
+
+    /// Puts the refresh token where the client keeps it: in cookie mode it is moved out of the
+    /// body into the cookie.
+    pub fn deliver(self, res: &mut Response, tokens: &mut TokenPair) {
+        if self == Self::Cookie
+            && let Some(token) = tokens.refresh_token.take()
+        {
+            let max_age = i64::try_from(tokens.refresh_expires_in).unwrap_or(i64::MAX / 2);
+            res.add_cookie(refresh_cookie(token, max_age));
+        }
+    }
+}
+
+fn refresh_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build((REFRESH_COOKIE, value))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path(COOKIE_PATH)
+        .max_age(salvo::http::cookie::time::Duration::seconds(max_age_secs))
+        .build()
+}
+
+/// Tells the browser to forget the refresh cookie (`Max-Age=0`).
+pub fn clear_cookie(res: &mut Response) {
+    res.add_cookie(refresh_cookie(String::new(), 0));
+}
+
+/// A refresh token a client presented, and whether it came in the cookie.
+pub struct Presented {
+    pub token: String,
+    pub from_cookie: bool,
+}
+
+impl Presented {
+    /// The token from the JSON body, else from the cookie; `None` when there is neither.
+    pub fn find(req: &Request, from_body: Option<String>) -> Option<Self> {
+        if let Some(token) = from_body.filter(|t| !t.trim().is_empty()) {
+            return Some(Self {
+                token: token.trim().to_owned(),
+                from_cookie: false,
+            });
+        }
+        req.cookie(REFRESH_COOKIE)
+            .map(|c| c.value().trim())
+            .filter(|v| !v.is_empty())
+            .map(|v| Self {
+                token: v.to_owned(),
+                from_cookie: true,
+            })
+    }
+
+    /// How to answer: a token that came in the cookie is renewed in the cookie, whatever the
+    /// header says, or the browser would keep a used token (and its next refresh would revoke
+    /// the session).
+    pub fn delivery(&self, req: &Request) -> Delivery {
+        if self.from_cookie {
+            Delivery::Cookie
+        } else {
+            Delivery::requested(req)
+        }
+    }
 }

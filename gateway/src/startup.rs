@@ -124,10 +124,11 @@ impl Application {
 }
 
 /// The whole router: state, metrics, panics, timeouts, authentication, then the routes, the
-/// OpenAPI document and Swagger UI. (Request ids, security headers and CORS wrap it in the
-/// service, so that they also apply to unknown routes.)
+/// OpenAPI document, Swagger UI and, last, the web app for every other GET path. (Request ids,
+/// security headers and CORS wrap it in the service, so that they also apply to unknown routes.)
 pub fn router(state: SharedState) -> Router {
     let timeout = Duration::from_secs(state.settings.security.request_timeout_secs);
+    let web = crate::web::router(&state.settings.web_dir);
     let router = Router::new()
         .hoop(affix_state::inject(state))
         .hoop(observe)
@@ -147,6 +148,7 @@ pub fn router(state: SharedState) -> Router {
     router
         .push(doc.into_router("api/openapi.json"))
         .push(SwaggerUi::new("/api/openapi.json").into_router("docs"))
+        .push(web)
 }
 
 /// A span per request (method, path; inside the request-id span) and the latency histogram.

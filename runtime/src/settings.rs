@@ -75,6 +75,12 @@ pub struct Settings {
     #[serde(default)]
     pub tickets: crate::tickets::TicketSettings,
     pub notifications: crate::notify_settings::NotificationSettings,
+    /// The built web app the gateway serves at `/` (`EVENTLY_WEB_DIR`; relative to the working
+    /// directory).
+    pub web_dir: PathBuf,
+    /// The address people reach Evently at, e.g. `https://tickets.example.com` (links in event
+    /// pages); unset: taken from each request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// Holds, payments and webhooks.
@@ -203,6 +209,8 @@ impl Default for Settings {
             waitlist: WaitlistSettings::default(),
             tickets: crate::tickets::TicketSettings::default(),
             notifications: Default::default(),
+            web_dir: PathBuf::from("web/dist"),
+            public_url: None,
         }
     }
 }
@@ -294,6 +302,11 @@ impl Settings {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
         }
         self.tickets.validate()?;
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("EVENTLY_PUBLIC_URL must start with http:// or https://");
+        }
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Accounts: register, log in (with lockout), refresh (rotating), log out, who am I. Every
-//! `/auth/*` route is rate-limited per client address.
+//! `/auth/*` route is rate-limited per client address. With `Evently-Session: cookie` the refresh
+//! token travels in an `HttpOnly` cookie instead of the body (`sessions::Delivery`).
 
 use std::time::Duration;
 
@@ -13,10 +14,10 @@ use uuid::Uuid;
 
 use super::reply;
 use crate::auth::{client_ip, current_user};
-use crate::body::{Checks, parse_json};
+use crate::body::{Checks, parse_json, parse_optional_json};
 use crate::error::ApiError;
 use crate::lockout::Lockout;
-use crate::sessions::{self, TokenPair};
+use crate::sessions::{self, Delivery, Presented, TokenPair};
 use crate::state::{AppState, state};
 
 pub fn router() -> Router {
@@ -81,10 +82,36 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// The refresh token; may be left out (or the body be empty) when it is in the `evently_refresh`
+/// cookie.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    #[serde(default)]
+    #[salvo(schema(min_length = 1, max_length = 200))]
+    pub refresh_token: Option<String>,
+}
+
+/// The refresh token of a refresh or logout request: from the body, else from the cookie.
+async fn presented(req: &mut Request, state: &AppState) -> Result<Presented, ApiError> {
+    let body: Option<RefreshRequest> =
+        parse_optional_json(req, state.settings.max_body_bytes).await?;
+    let from_body = body.and_then(|b| b.refresh_token);
+    if let Some(token) = &from_body {
+        Checks::default()
+            .check(
+                !token.trim().is_empty() && token.chars().count() <= 200,
+                "refresh_token",
+                "must be 1 to 200 characters",
+            )
+            .finish()?;
+    }
+    Presented::find(req, from_body).ok_or_else(|| {
+        ApiError::field(
+            "refresh_token",
+            "missing: send it in the body, or in the evently_refresh cookie",
+        )
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -136,7 +163,7 @@ async fn hash(password: String) -> Result<String, ApiError> {
 }
 
 /// Register an account (role `attendee`) and get a token pair.
-#[endpoint(tags("accounts"), request_body = RegisterRequest, responses((status_code = 201, body = SessionOut)))]
+#[endpoint(tags("accounts"), parameters(("Evently-Session" = Option<String>, Header, description = "`cookie`: the refresh token is set in, and read from, the `evently_refresh` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/v1/auth) and left out of the body")), request_body = RegisterRequest, responses((status_code = 201, body = SessionOut)))]
 pub async fn register(
     req: &mut Request,
     depot: &mut Depot,
@@ -177,8 +204,9 @@ pub async fn register(
     let hash = hash(body.password).await?;
     let mut tx = state.pool.begin().await?;
     let user = insert_user(&mut tx, &email, &hash, &name, Role::Attendee).await?;
-    let tokens = sessions::issue(&state, &mut tx, user.id, Role::Attendee, None).await?;
+    let mut tokens = sessions::issue(&state, &mut tx, user.id, Role::Attendee, None).await?;
     tx.commit().await?;
+    Delivery::requested(req).deliver(res, &mut tokens);
     tracing::info!(user_id = %user.id, "account registered");
     reply(res, StatusCode::CREATED, &SessionOut { tokens, user });
     Ok(())
@@ -227,7 +255,7 @@ fn lockout(state: &AppState) -> Lockout<'_> {
 
 /// Log in with email and password. `401` on bad credentials (the same for an unknown email),
 /// `423` with `Retry-After` while the account is locked after repeated failures.
-#[endpoint(tags("accounts"), request_body = LoginRequest, responses((status_code = 200, body = SessionOut)))]
+#[endpoint(tags("accounts"), parameters(("Evently-Session" = Option<String>, Header, description = "`cookie`: the refresh token is set in, and read from, the `evently_refresh` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/v1/auth) and left out of the body")), request_body = LoginRequest, responses((status_code = 200, body = SessionOut)))]
 pub async fn login(
     req: &mut Request,
     depot: &mut Depot,
@@ -261,31 +289,45 @@ pub async fn login(
     lockout.clear(&email).await?;
     let role = Role::parse(&user.role).unwrap_or(Role::Attendee);
     let mut tx = state.pool.begin().await?;
-    let tokens = sessions::issue(&state, &mut tx, user.id, role, None).await?;
+    let mut tokens = sessions::issue(&state, &mut tx, user.id, role, None).await?;
     tx.commit().await?;
+    Delivery::requested(req).deliver(res, &mut tokens);
     metrics::counter!("evently_logins_total", "outcome" => "ok").increment(1);
     reply(res, StatusCode::OK, &SessionOut { tokens, user });
     Ok(())
 }
 
 /// Exchange a refresh token for a new pair. Each refresh token works once: presenting a used one
-/// revokes every token of its session.
-#[endpoint(tags("accounts"), request_body = RefreshRequest, responses((status_code = 200, body = SessionOut)))]
+/// revokes every token of its session. The token comes from the body, else from the
+/// `evently_refresh` cookie (then the new one is set in the cookie, and a refused one cleared).
+#[endpoint(tags("accounts"), parameters(("Evently-Session" = Option<String>, Header, description = "`cookie`: the refresh token is set in, and read from, the `evently_refresh` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/v1/auth) and left out of the body")), request_body = Option<RefreshRequest>, responses((status_code = 200, body = SessionOut)))]
 pub async fn refresh(
     req: &mut Request,
     depot: &mut Depot,
     res: &mut Response,
 ) -> Result<(), ApiError> {
     let state = state(depot)?;
-    let body: RefreshRequest = parse_json(req, state.settings.max_body_bytes).await?;
-    let (user_id, tokens) = sessions::rotate(&state, body.refresh_token.trim()).await?;
+    let presented = presented(req, &state).await?;
+    let delivery = presented.delivery(req);
+    let rotated = match sessions::rotate(&state, &presented.token).await {
+        Ok(rotated) => rotated,
+        Err(e) => {
+            if presented.from_cookie {
+                sessions::clear_cookie(res);
+            }
+            return Err(e);
+        }
+    };
+    let (user_id, mut tokens) = rotated;
     let user = load_user(&state, user_id).await?;
+    delivery.deliver(res, &mut tokens);
     reply(res, StatusCode::OK, &SessionOut { tokens, user });
     Ok(())
 }
 
-/// Log out: revokes the refresh token and every token rotated from the same login.
-#[endpoint(tags("accounts"), security(("bearer" = [])), request_body = RefreshRequest, responses((status_code = 204)))]
+/// Log out: revokes the refresh token (from the body, else from the `evently_refresh` cookie) and
+/// every token rotated from the same login; clears the cookie.
+#[endpoint(tags("accounts"), security(("bearer" = [])), parameters(("Evently-Session" = Option<String>, Header, description = "`cookie`: the refresh token is set in, and read from, the `evently_refresh` cookie (HttpOnly, Secure, SameSite=Strict, Path=/api/v1/auth) and left out of the body")), request_body = Option<RefreshRequest>, responses((status_code = 204)))]
 pub async fn logout(
     req: &mut Request,
     depot: &mut Depot,
@@ -293,8 +335,11 @@ pub async fn logout(
 ) -> Result<(), ApiError> {
     let caller = current_user(depot)?;
     let state = state(depot)?;
-    let body: RefreshRequest = parse_json(req, state.settings.max_body_bytes).await?;
-    sessions::revoke(&state.pool, body.refresh_token.trim(), caller.id).await?;
+    let presented = presented(req, &state).await?;
+    sessions::revoke(&state.pool, &presented.token, caller.id).await?;
+    if presented.delivery(req) == Delivery::Cookie {
+        sessions::clear_cookie(res);
+    }
     res.status_code(StatusCode::NO_CONTENT);
     Ok(())
 }

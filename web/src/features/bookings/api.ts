@@ -1,0 +1,90 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, unwrap } from '@/lib/api/client';
+import type { BookingOut } from '@/lib/api/types';
+
+async function withRetry<T>(call: () => Promise<T>): Promise<T> {
+  // A network failure (no answer) is retried with the same Idempotency-Key: it books once.
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof TypeError) return call();
+    throw e;
+  }
+}
+
+export function useBook(eventId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ quantity, key }: { quantity: number; key: string }) =>
+      withRetry(() =>
+        unwrap(
+          api.POST('/api/v1/events/{id}/bookings', {
+            params: { path: { id: eventId } }, headers: { 'Idempotency-Key': key },
+            body: { quantity },
+          }),
+        ) as Promise<BookingOut>,
+      ),
+    onSuccess: (booking) => {
+      client.setQueryData(['booking', booking.id], booking);
+      void client.invalidateQueries({ queryKey: ['my-bookings'] });
+    },
+  });
+}
+
+const SETTLED = ['confirmed', 'rejected', 'cancelled', 'expired', 'waitlisted'];
+
+/** One booking, polled while it is pending (the live stream also refreshes it). */
+export function useBooking(id: string | undefined) {
+  return useQuery({
+    queryKey: ['booking', id],
+    enabled: !!id,
+    queryFn: () => unwrap(api.GET('/api/v1/bookings/{id}', { params: { path: { id: id! } } })) as Promise<BookingOut>,
+    refetchInterval: (q) => {
+      const status = (q.state.data as BookingOut | undefined)?.status;
+      return status && SETTLED.includes(status) ? false : status === 'held' ? 5000 : 700;
+    },
+  });
+}
+
+export function useMyBookings(status?: string) {
+  return useQuery({
+    queryKey: ['my-bookings', status ?? ''],
+    queryFn: () =>
+      unwrap(api.GET('/api/v1/me/bookings', { params: { query: { limit: 100, ...(status ? { status } : {}) } } })),
+  });
+}
+
+export function useCancelBooking() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      unwrap(
+        api.POST('/api/v1/bookings/{id}/cancel', {
+          params: { path: { id } }, headers: { 'Idempotency-Key': crypto.randomUUID() },
+        }),
+      ),
+    onSuccess: () => {
+      void client.invalidateQueries({ queryKey: ['my-bookings'] });
+      void client.invalidateQueries({ queryKey: ['booking'] });
+    },
+  });
+}
+
+export function usePay(bookingId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ method, key }: { method: string; key: string }) =>
+      withRetry(() =>
+        unwrap(
+          api.POST('/api/v1/bookings/{id}/pay', {
+            params: { path: { id: bookingId } }, headers: { 'Idempotency-Key': key },
+            body: { payment_method: method },
+          }),
+        ),
+      ),
+    onSettled: () => {
+      void client.invalidateQueries({ queryKey: ['booking', bookingId] });
+      void client.invalidateQueries({ queryKey: ['my-bookings'] });
+    },
+  });
+}

@@ -1,0 +1,31 @@
+import { Link } from 'react-router';
+import type { EventOut } from '@/lib/api/types';
+import { t } from '@/lib/i18n';
+import { dateTime, money } from '@/lib/format';
+import { DateBanner } from '@/components/DateBanner';
+
+export function EventCard({ event }: { event: EventOut }) {
+  const left = event.availability.available;
+  return (
+    <li className="card event-card">
+      <DateBanner iso={event.starts_at} category={event.category} compact />
+      <p className="eyebrow">{t.categories[event.category] ?? event.category}</p>
+      <h3>
+        <Link to={`/events/${event.id}`}>{event.name}</Link>
+      </h3>
+      <p className="muted">
+        <time dateTime={event.starts_at}>{dateTime(event.starts_at)}</time>
+      </p>
+      <p className="event-card-foot">
+        <span className="price">{event.price_cents === 0 ? t.event.free : money(event.price_cents, event.currency)}</span>
+        {event.status === 'cancelled' ? (
+          <span className="badge badge-cancelled">{t.event.cancelledShort}</span>
+        ) : (
+          <span className={left > 0 ? 'badge badge-confirmed' : 'badge badge-rejected'}>
+            {left > 0 ? t.event.seatsLeft(left) : t.event.soldOut}
+          </span>
+        )}
+      </p>
+    </li>
+  );
+}

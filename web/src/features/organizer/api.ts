@@ -1,0 +1,116 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, apiRaw, unwrap } from '@/lib/api/client';
+import type { EventOut } from '@/lib/api/types';
+
+export function useVenues() {
+  return useQuery({
+    queryKey: ['venues'],
+    queryFn: () => unwrap(api.GET('/api/v1/venues', { params: { query: { limit: 100 } } })),
+  });
+}
+
+export function useCreateVenue() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; address: string; city: string; capacity: number }) =>
+      unwrap(api.POST('/api/v1/venues', { body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['venues'] }),
+  });
+}
+
+export function useUpdateVenue(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; address: string; city: string; capacity: number }) =>
+      unwrap(api.PATCH('/api/v1/venues/{id}', { params: { path: { id } }, body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['venues'] }),
+  });
+}
+
+/** The caller's events (an admin sees every event). */
+export function useMyEvents(userId: string | undefined, admin: boolean) {
+  return useQuery({
+    queryKey: ['my-events', userId],
+    enabled: !!userId,
+    queryFn: async () => {
+      const page = await unwrap(api.GET('/api/v1/events', { params: { query: { limit: 100 } } }));
+      return page.items.filter((e: EventOut) => admin || e.organizer_id === userId);
+    },
+  });
+}
+
+export type EventBody = {
+  name: string;
+  description: string;
+  venue_id: string;
+  category: string;
+  starts_at: string;
+  ends_at: string;
+  capacity: number;
+  price_cents: number;
+  currency: string;
+  max_per_booking?: number;
+  hold_minutes?: number;
+};
+
+export function useCreateEvent() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: EventBody) => unwrap(api.POST('/api/v1/events', { body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['my-events'] }),
+  });
+}
+
+/** The event as the editor loaded it: its version is the If-Match of the next save. */
+export function useEditableEvent(id: string) {
+  return useQuery({
+    queryKey: ['edit-event', id],
+    queryFn: () => unwrap(api.GET('/api/v1/events/{id}', { params: { path: { id } } })),
+    staleTime: Infinity,
+    refetchOnWindowFocus: false,
+  });
+}
+
+export function useSaveEvent(id: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ version, patch }: { version: number; patch: Partial<EventBody> }) =>
+      unwrap(
+        api.PATCH('/api/v1/events/{id}', {
+          params: { path: { id }, header: { 'If-Match': `"${version}"` } },
+          body: patch,
+        }),
+      ),
+    onSuccess: (event) => {
+      client.setQueryData(['edit-event', id], event);
+      void client.invalidateQueries({ queryKey: ['event', id] });
+      void client.invalidateQueries({ queryKey: ['my-events'] });
+    },
+  });
+}
+
+export function useCancelEvent(id: string) {
+  return useMutation({
+    mutationFn: () => unwrap(api.POST('/api/v1/events/{id}/cancel', { params: { path: { id } } })),
+  });
+}
+
+export function useAttendees(id: string, poll = false) {
+  return useQuery({
+    queryKey: ['attendees', id],
+    queryFn: () => unwrap(api.GET('/api/v1/events/{id}/attendees', { params: { path: { id }, query: { limit: 100 } } })),
+    refetchInterval: poll ? 1000 : false,
+  });
+}
+
+export async function downloadCsv(id: string) {
+  const res = await apiRaw(`/api/v1/events/${id}/attendees?format=csv`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `attendees-${id}.csv`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
