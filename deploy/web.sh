@@ -109,7 +109,9 @@ run_tests() {
 
   work="$(mktemp -d)"
   db="evently_web_$$"
-  database_url="${DATABASE_URL%/*}/$db"
+  base_url="${DATABASE_URL%%\?*}"
+  query="${DATABASE_URL#"$base_url"}" # "?sslmode=require" or empty
+  database_url="${base_url%/*}/$db$query"
   pids=()
   cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done

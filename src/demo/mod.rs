@@ -22,9 +22,12 @@ use data::{ATTENDEE, EVENTS, FANS, ORGANISER, SOLD_OUT, TICKETED, VENUES};
 /// database (`DATABASE_URL`, default the private PostgreSQL of `evently up`).
 pub async fn command(settings: &Settings, url: Option<String>) -> anyhow::Result<()> {
     let database_url = settings.database_url.clone().unwrap_or_else(|| {
-        format!(
-            "postgres://postgres@127.0.0.1:{}/postgres",
-            evently_runtime::local::PRIVATE_POSTGRES_PORT
+        evently_runtime::local::tls::with_sslmode(
+            &format!(
+                "postgres://postgres@127.0.0.1:{}/postgres",
+                evently_runtime::local::PRIVATE_POSTGRES_PORT
+            ),
+            settings.local_postgres_tls,
         )
     });
     let pool = evently_runtime::db::connect(&database_url, 2).await?;
