@@ -147,9 +147,25 @@ pub async fn apply(js: &jetstream::Context, settings: &Settings) -> anyhow::Resu
     let prefix = settings.prefix()?;
     for config in stream_configs(&prefix, settings.nats_replicas)? {
         let name = config.name.clone();
-        js.create_or_update_stream(config)
-            .await
-            .with_context(|| format!("creating or updating stream {name}"))?;
+        // A cluster that has just started (electing its meta leader, placing the replicas) can
+        // leave the request unanswered for a while: asked again, for at most a minute (creating
+        // or updating a stream to the same definition is idempotent).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            match js.create_or_update_stream(config.clone()).await {
+                Ok(_) => break,
+                Err(e)
+                    if e.kind() == jetstream::context::CreateStreamErrorKind::TimedOut
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::warn!(stream = %name, "JetStream did not answer; asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating or updating stream {name}"));
+                }
+            }
+        }
         tracing::info!(stream = %name, "stream applied");
     }
     let ack_wait = settings.consumer.ack_wait_secs.map(Duration::from_secs);
