@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use evently_tests::app::{TestApp, TestUser};
+use futures::TryStreamExt;
 use futures::future::join_all;
 use serde_json::Value;
 use uuid::Uuid;
@@ -191,35 +192,24 @@ async fn a_key_reused_beyond_the_duplicate_window_answers_its_booking_and_refuse
         .expect("json");
     assert_eq!(first["status"], "confirmed");
     // A probe outside the consumers' subjects tells when the stream has forgotten the ids
-    // published before it.
+    // published before it: once the probe's own id is no longer a duplicate.
     let probe = format!("{}.cmd.probe", app.prefix.as_str());
+    let publish_probe = || async {
+        js.send_publish(
+            probe.clone(),
+            async_nats::jetstream::message::PublishMessage::build()
+                .payload("probe".into())
+                .message_id("probe"),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack")
+        .duplicate
+    };
+    assert!(!publish_probe().await);
     app.eventually("the duplicate window passes", || async {
-        let ack = js
-            .send_publish(
-                probe.clone(),
-                async_nats::jetstream::message::PublishMessage::build()
-                    .payload("probe".into())
-                    .message_id("probe"),
-            )
-            .await
-            .expect("publish")
-            .await
-            .expect("ack");
-        ack.sequence > 0 && !ack.duplicate && {
-            // The first probe is never a duplicate: only a later one proves the window passed.
-            let again = js
-                .send_publish(
-                    probe.clone(),
-                    async_nats::jetstream::message::PublishMessage::build()
-                        .payload("probe".into())
-                        .message_id("probe"),
-                )
-                .await
-                .expect("publish")
-                .await
-                .expect("ack");
-            again.duplicate
-        }
+        !publish_probe().await
     })
     .await;
     let res = app.book(&user, event, 2, Some("late-retry")).await;
@@ -242,6 +232,23 @@ async fn a_key_reused_beyond_the_duplicate_window_answers_its_booking_and_refuse
     );
     assert_eq!(app.count_bookings(event, "confirmed").await, 1);
     assert_eq!(app.seats(event).await.0, 2, "two seats, booked once");
+    // The late retry reached the stream (the window had forgotten it) and the consumer answered
+    // it from the booking it had made; the refused request came within the new window.
+    let reserves: Vec<(String, usize)> = js
+        .get_stream(app.prefix.cmd_stream())
+        .await
+        .expect("stream")
+        .info_with_subjects(app.prefix.reserve(event))
+        .await
+        .expect("subjects")
+        .try_collect()
+        .await
+        .expect("counts");
+    assert_eq!(
+        reserves.iter().map(|(_, n)| n).sum::<usize>(),
+        2,
+        "{reserves:?}"
+    );
     app.shutdown().await;
 }
 
