@@ -20,10 +20,11 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::email::{Attachment, EmailMessage, Mailer, SendError};
+use super::email::{Attachment, EmailMessage, Mailer};
 use super::ledger::{self, Claim, InApp, Key};
 use super::plan::{Notice, time};
-use super::push::{PushOutcome, Pusher, Subscription, Urgency};
+use super::push::{Pusher, Subscription};
+use super::send::{Send, Sent};
 use super::templates::{Rendered, Templates};
 
 /// How long an event's name and time are reused (an edit shows in messages after this).
@@ -52,7 +53,7 @@ pub struct Delivered {
 }
 
 #[derive(sqlx::FromRow)]
-struct Recipient {
+pub(super) struct Recipient {
     id: Uuid,
     email: String,
     name: String,
@@ -72,7 +73,7 @@ pub struct EventInfo {
 }
 
 /// Counts deliveries by channel and outcome.
-fn count(channel: &'static str, outcome: &'static str, n: u64) {
+pub(super) fn count(channel: &'static str, outcome: &'static str, n: u64) {
     if n > 0 {
         metrics::counter!("evently_notifications_total", "channel" => channel, "outcome" => outcome)
             .increment(n);
@@ -80,37 +81,12 @@ fn count(channel: &'static str, outcome: &'static str, n: u64) {
 }
 
 /// A notice ready to deliver: whose, rendered, with its template data.
-struct Ready<'a> {
-    index: usize,
-    notice: &'a Notice,
-    recipient: &'a Recipient,
-    rendered: Rendered,
-    data: Value,
-}
-
-/// One send to make: an email or a push, for the notice at `index`.
-enum Send<'a> {
-    Email {
-        index: usize,
-        key: Key,
-        message: EmailMessage,
-    },
-    Push {
-        index: usize,
-        key: Key,
-        sub: &'a Subscription,
-        payload: Vec<u8>,
-        urgency: Urgency,
-        topic: String,
-    },
-}
-
-/// How one send ended.
-enum Sent {
-    Done,
-    Gone(u16),
-    Transient(String),
-    Permanent(String),
+pub(super) struct Ready<'a> {
+    pub(super) index: usize,
+    pub(super) notice: &'a Notice,
+    pub(super) recipient: &'a Recipient,
+    pub(super) rendered: Rendered,
+    pub(super) data: Value,
 }
 
 impl Deliverer {
@@ -288,119 +264,6 @@ impl Deliverer {
         Ok(sends)
     }
 
-    async fn sent<'a>(&self, send: Send<'a>) -> (Send<'a>, Sent) {
-        let result = self.send(&send).await;
-        (send, result)
-    }
-
-    async fn send(&self, send: &Send<'_>) -> Sent {
-        match send {
-            Send::Email { message, .. } => match &self.mailer {
-                Some(mailer) => match mailer.send(message).await {
-                    Ok(()) => Sent::Done,
-                    Err(SendError::Transient(e)) => Sent::Transient(e),
-                    Err(SendError::Permanent(e)) => Sent::Permanent(e),
-                },
-                None => Sent::Transient("SMTP is not configured".into()),
-            },
-            Send::Push {
-                sub,
-                payload,
-                urgency,
-                topic,
-                ..
-            } => match &self.pusher {
-                Some(pusher) => match self
-                    .push_request(pusher, sub, payload, *urgency, topic)
-                    .await
-                {
-                    Err(e) => Sent::Permanent(format!("{e:#}")),
-                    Ok(request) => match pusher.execute(request).await {
-                        PushOutcome::Sent => Sent::Done,
-                        PushOutcome::Gone(status) => Sent::Gone(status),
-                        PushOutcome::Transient(e) => Sent::Transient(e),
-                        PushOutcome::Permanent(e) => Sent::Permanent(e),
-                    },
-                },
-                None => Sent::Transient("Web Push is not configured".into()),
-            },
-        }
-    }
-
-    /// Encrypts and signs a push on the background threads.
-    async fn push_request(
-        &self,
-        pusher: &Arc<Pusher>,
-        sub: &Subscription,
-        payload: &[u8],
-        urgency: Urgency,
-        topic: &str,
-    ) -> anyhow::Result<reqwest::Request> {
-        let (pusher, sub, payload, topic) = (
-            pusher.clone(),
-            sub.clone(),
-            payload.to_vec(),
-            topic.to_owned(),
-        );
-        self.background
-            .run(move || pusher.request(&sub, &payload, urgency, &topic))
-            .await?
-    }
-
-    /// Marks how every send ended: one statement for the settled, one for the released, one for
-    /// the gone subscriptions.
-    async fn settle(
-        &self,
-        ready: &[Ready<'_>],
-        results: Vec<(Send<'_>, Sent)>,
-        out: &mut [Delivered],
-    ) -> anyhow::Result<()> {
-        let mut finished = Vec::new();
-        let mut released = Vec::new();
-        let mut gone = Vec::new();
-        for (send, result) in results {
-            let (r_index, key) = match &send {
-                Send::Email { index, key, .. } | Send::Push { index, key, .. } => (*index, key),
-            };
-            let r = &ready[r_index];
-            let channel = key.channel;
-            match result {
-                Sent::Done => {
-                    count(channel, "sent", 1);
-                    out[r.index]
-                        .sent
-                        .push(sent_event(r.notice, key, &r.rendered));
-                    finished.push((key.clone(), "sent", None));
-                }
-                Sent::Gone(status) => {
-                    count(channel, "gone", 1);
-                    if let Send::Push { sub, .. } = &send {
-                        tracing::info!(subscription = %sub.id, status, "push subscription gone; deleted");
-                        gone.push(sub.id);
-                    }
-                    finished.push((
-                        key.clone(),
-                        "failed",
-                        Some(format!("subscription gone ({status})")),
-                    ));
-                }
-                Sent::Transient(e) => {
-                    count(channel, "retried", 1);
-                    out[r.index].transient = Some(format!("{channel}: {e}"));
-                    released.push((key.clone(), e));
-                }
-                Sent::Permanent(e) => {
-                    count(channel, "failed", 1);
-                    tracing::warn!(user_id = %r.notice.user_id, source = r.notice.source_id, channel, error = e, "delivery failed for good");
-                    finished.push((key.clone(), "failed", Some(e)));
-                }
-            }
-        }
-        ledger::finish_all(&self.pool, &finished).await?;
-        ledger::release_all(&self.pool, &released).await?;
-        ledger::delete_subscriptions(&self.pool, &gone).await
-    }
-
     /// The PDF of every valid ticket of each booking (the confirmation emails): one query, then
     /// one render per booking on the background threads.
     async fn attachments(
@@ -528,7 +391,7 @@ fn unique(values: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
     values.filter(|v| seen.insert(*v)).collect()
 }
 
-fn sent_event(notice: &Notice, key: &Key, rendered: &Rendered) -> NotificationSent {
+pub(super) fn sent_event(notice: &Notice, key: &Key, rendered: &Rendered) -> NotificationSent {
     NotificationSent {
         notification_id: ledger::notification_id(&notice.source_id, notice.user_id),
         user_id: notice.user_id,

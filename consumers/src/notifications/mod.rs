@@ -12,6 +12,7 @@ pub mod email;
 pub mod ledger;
 pub mod plan;
 pub mod push;
+mod send;
 pub mod templates;
 
 use std::sync::Arc;
