@@ -5,9 +5,10 @@
 # workspace with cargo-nextest, or with cargo test where nextest is not installed; then fuzzes the
 # HTTP API with schemathesis (deploy/api-fuzz.sh) against the `evently` binary the tests built,
 # then tests the web app (deploy/web.sh test: type check, lint, unit tests, browser journeys
-# against that same binary). Extra arguments go to the test runner, e.g. a filter:
-# `deploy/test.sh nats_server` (a filtered run skips the API fuzz and the web app's tests;
-# EVENTLY_API_FUZZ=0 and EVENTLY_WEB_TEST=0 skip them too).
+# against that same binary), then checks the dependencies (deploy/deps-check.sh: cargo deny's
+# licences, bans and sources; npm audit). Extra arguments go to the test runner, e.g. a filter:
+# `deploy/test.sh nats_server` (a filtered run skips the API fuzz, the web app's tests and the
+# dependency check; EVENTLY_API_FUZZ=0, EVENTLY_WEB_TEST=0 and EVENTLY_DEPS_CHECK=0 skip them too).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,5 +31,8 @@ fi
 if [ "$#" -eq 0 ] && [ "${EVENTLY_WEB_TEST:-1}" != "0" ]; then
   # DATABASE_URL and EVENTLY_NATS_SERVER (from ensure-services, exported above) go along.
   EVENTLY_BIN="$evently_bin" bash deploy/web.sh test || status=$?
+fi
+if [ "$#" -eq 0 ] && [ "${EVENTLY_DEPS_CHECK:-1}" != "0" ]; then
+  bash deploy/deps-check.sh || status=$?
 fi
 exit "$status"
