@@ -101,6 +101,18 @@ impl NotifyBench {
         .await?;
         let expected_pushes = if self.push.is_some() { confirmed } else { 0 };
         let deadline = sale_end + limit;
+        // Wait on the receivers' own counts (the ledger's join costs PostgreSQL hundreds of
+        // milliseconds per look once earlier runs filled it), then on the ledger's settled marks.
+        while (self.emails() as i64) < confirmed || (self.pushes() as i64) < expected_pushes {
+            if Instant::now() > deadline {
+                bail!(
+                    "the notification backlog did not drain within {limit:?}: {}/{confirmed} emails, {}/{expected_pushes} pushes received",
+                    self.emails(),
+                    self.pushes()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let (emails, pushes) = loop {
             let (emails, pushes): (i64, i64) = sqlx::query_as(
                 "SELECT count(*) FILTER (WHERE d.channel = 'email'), count(*) FILTER (WHERE d.channel = 'push') \

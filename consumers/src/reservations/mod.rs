@@ -1,9 +1,10 @@
 //! The `reservations` consumer: the only writer of seats. Each batch runs in one transaction that
-//! records the commands in the inbox, locks every touched inventory row once (in event-id order),
-//! allocates in stream order, writes all bookings with one multi-row insert and commits. Then it
-//! publishes the domain events (deterministic message ids) and only after their PubAcks lets the
-//! runner ack the commands. A redelivered command finds its step done and re-publishes its event,
-//! which the stream's duplicate window drops.
+//! records the commands in the inbox (all but reserve commands, whose booking id is their guard),
+//! locks every touched inventory row once (in event-id order), allocates in stream order, writes
+//! all bookings with one multi-row insert and commits. Then it publishes the domain events
+//! (deterministic message ids) and only after their PubAcks lets the runner ack the commands. A
+//! redelivered command finds its step done and re-publishes its event, which the stream's
+//! duplicate window drops.
 
 mod allocate;
 mod capacity;
@@ -155,7 +156,14 @@ impl Reservations {
         }
         let now = Utc::now();
         let mut tx = self.pool.begin().await.context("beginning a transaction")?;
-        let ids: Vec<String> = commands.iter().map(|(_, c)| c.command_id()).collect();
+        // A reserve command needs no inbox row: its booking id is the bookings table's key, so a
+        // redelivered one finds its booking (loaded below) and replays it (`step`). Storage grows
+        // with the bookings, not with one inbox row per request besides.
+        let ids: Vec<String> = commands
+            .iter()
+            .filter(|(_, c)| !is_reserve(c))
+            .map(|(_, c)| c.command_id())
+            .collect();
         let mut fresh: HashSet<String> = sqlx::query_scalar(
             "INSERT INTO processed_messages (consumer, message_id) SELECT $1, unnest($2::text[]) \
              ON CONFLICT DO NOTHING RETURNING message_id",
@@ -170,7 +178,7 @@ impl Reservations {
         let fresh_commands: Vec<&BookingCommand> = commands
             .iter()
             .map(|(_, c)| c)
-            .filter(|c| fresh.contains(&c.command_id()))
+            .filter(|c| is_reserve(c) || fresh.contains(&c.command_id()))
             .collect();
         let mut events = lock_events(&mut tx, &fresh_commands).await?;
         let mut bookings = load_bookings(&mut tx, &fresh_commands).await?;
@@ -179,7 +187,7 @@ impl Reservations {
             ..Changes::default()
         };
         for (index, command) in commands {
-            if !fresh.remove(&command.command_id()) {
+            if !is_reserve(command) && !fresh.remove(&command.command_id()) {
                 match command {
                     BookingCommand::CancelEvent(c) => changes.replay_rounds.push(c.clone()),
                     BookingCommand::ConfirmPayment(c) => {
@@ -236,6 +244,10 @@ impl Reservations {
             prefix: self.prefix.clone(),
         }
     }
+}
+
+fn is_reserve(command: &BookingCommand) -> bool {
+    matches!(command, BookingCommand::Reserve(_))
 }
 
 /// The trace context of each command of a batch, to put on the events it causes: by booking id
