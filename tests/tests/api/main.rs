@@ -14,6 +14,7 @@ mod live_user;
 mod notifications;
 mod operations;
 mod payments;
+mod push_safety;
 mod security;
 mod tickets;
 mod waitlist;
