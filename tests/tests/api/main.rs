@@ -16,6 +16,7 @@ mod operations;
 mod payments;
 mod push_safety;
 mod security;
+mod text_input;
 mod tickets;
 mod waitlist;
 mod waitlist_events;
