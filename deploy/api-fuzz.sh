@@ -5,7 +5,10 @@
 # ignores its authentication. Run by deploy/test.sh after the tests (CI), or alone:
 #   deploy/api-fuzz.sh                       # EVENTLY_API_FUZZ_EXAMPLES per operation (default 20)
 #   EVENTLY_API_FUZZ_EXAMPLES=200 deploy/api-fuzz.sh
+#   EVENTLY_FUZZ_SEED=1234567 deploy/api-fuzz.sh   # replays the run of that seed
 #   deploy/api-fuzz.sh --include-path-regex bookings   # extra arguments go to `schemathesis run`
+# Each run draws a fresh seed, so that CI keeps exploring new inputs instead of replaying one path;
+# the seed is printed at the start and in the failure message, and EVENTLY_FUZZ_SEED replays it.
 # It runs `evently up` (debug build) against a fresh database on the test PostgreSQL and a private
 # nats-server on free ports, and removes both afterwards. The report lands in
 # target/api-fuzz/ (JUnit XML and the failing cases as a pytest file).
@@ -17,6 +20,12 @@ say() { printf 'api-fuzz: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 examples="${EVENTLY_API_FUZZ_EXAMPLES:-20}"
+# EVENTLY_API_FUZZ_SEED is the setting's earlier name.
+seed="${EVENTLY_FUZZ_SEED:-${EVENTLY_API_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' \n')}}"
+case "$seed" in
+  '' | *[!0-9]*) die "EVENTLY_FUZZ_SEED must be a number, not '$seed'" ;;
+esac
+say "seed $seed (replay this run with EVENTLY_FUZZ_SEED=$seed bash deploy/api-fuzz.sh)"
 schemathesis_version="4.32.5"
 
 services="$(bash deploy/ensure-services.sh --test)"
@@ -110,14 +119,14 @@ PY
 # with a 422 naming the field.
 report="$root/target/api-fuzz"
 mkdir -p "$report"
-say "schemathesis against $base/api/openapi.json, $examples examples per operation"
+say "schemathesis against $base/api/openapi.json, $examples examples per operation, seed $seed"
 status=0
 "$st" run "$base/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks all \
   --exclude-checks positive_data_acceptance \
   --max-examples "$examples" \
-  --seed "${EVENTLY_API_FUZZ_SEED:-20261125}" \
+  --seed "$seed" \
   --workers 4 \
   --request-timeout 10 \
   --report junit,pytest --report-dir "$report" \
@@ -130,5 +139,13 @@ if grep -q 'panicked' "$work/evently.log"; then
   grep 'panicked' "$work/evently.log" | head -20 >&2
   status=1
 fi
-[ "$status" -eq 0 ] && say "passed: no 5xx, no schema violations" || say "failed (report in $report)"
+if [ "$status" -eq 0 ]; then
+  say "passed with seed $seed: no 5xx, no schema violations"
+else
+  # The server's log goes with the report: a crash or a 500's cause is in it.
+  cp "$work/evently.log" "$report/evently-$seed.log" 2>/dev/null || true
+  say "last lines of evently's log ($report/evently-$seed.log):"
+  tail -n 30 "$work/evently.log" >&2 || true
+  say "failed with seed $seed (replay: EVENTLY_FUZZ_SEED=$seed bash deploy/api-fuzz.sh; report in $report)"
+fi
 exit "$status"

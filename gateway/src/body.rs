@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, FieldErrors};
 
 /// Parses a JSON body of at most `max` bytes. Malformed JSON is a 400; a wrong type, a missing or
-/// an unknown field is a 422 naming the field.
+/// an unknown field, or text with a control character (`crate::text`) is a 422 naming the field.
 pub async fn parse_json<T: DeserializeOwned>(req: &mut Request, max: usize) -> Result<T, ApiError> {
     parse_optional_json(req, max)
         .await?
@@ -41,7 +41,7 @@ pub async fn parse_optional_json<T: DeserializeOwned>(
         return Ok(None);
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de)
+    let parsed = serde_path_to_error::deserialize(&mut de)
         .map(Some)
         .map_err(|e| {
             let path = e.path().to_string();
@@ -63,7 +63,9 @@ pub async fn parse_optional_json<T: DeserializeOwned>(
                 path
             };
             ApiError::field(&field, message)
-        })
+        })?;
+    crate::text::check_json(bytes)?;
+    Ok(parsed)
 }
 
 /// serde names a missing or unknown field between backticks: "missing field `quantity`".

@@ -18,6 +18,7 @@ mod routes;
 mod sessions;
 pub mod startup;
 mod state;
+mod text;
 mod web;
 
 pub use routes::accounts::ensure_admin;

@@ -8,6 +8,7 @@ pub mod local;
 pub mod nats;
 pub mod notify_settings;
 pub mod payments;
+pub mod push_policy;
 pub mod settings;
 pub mod telemetry;
 pub mod tickets;

@@ -40,9 +40,18 @@ pub struct NotificationSettings {
     pub vapid_private_key: Option<Secret>,
     /// The VAPID `sub` claim: a `mailto:` or `https:` contact for push services.
     pub vapid_subject: String,
+    /// Longest one push may take, connecting and reading the answer included.
     pub push_timeout_secs: u64,
-    /// Accept `http://127.0.0.1` / `http://localhost` push endpoints (local testing only: in
-    /// production they would let a user make the server post to its own local services).
+    /// The push services' hosts that subscriptions may name (`crate::push_policy`): `host` or
+    /// `*.domain` (any name below it), each on port 443 unless it says `:port`. Default: the
+    /// major browsers' services.
+    pub push_hosts: Vec<String>,
+    /// Also accept endpoints on this machine (`http://127.0.0.1:<port>`, `localhost`, `[::1]`)
+    /// and connect to loopback addresses: for tests and local benchmarks only, since in
+    /// production it lets a user make the server post to its own local services.
+    pub push_allow_loopback: bool,
+    /// The earlier name of `push_allow_loopback`, still read.
+    #[serde(skip_serializing)]
     pub push_allow_local_http: bool,
     /// Where links in messages point (the web app).
     pub public_url: String,
@@ -66,6 +75,11 @@ impl Default for NotificationSettings {
             vapid_private_key: None,
             vapid_subject: "mailto:ops@evently.local".into(),
             push_timeout_secs: 10,
+            push_hosts: crate::push_policy::DEFAULT_PUSH_HOSTS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+            push_allow_loopback: false,
             push_allow_local_http: false,
             public_url: "http://127.0.0.1:8080".into(),
             concurrency: 32,
@@ -82,6 +96,15 @@ impl NotificationSettings {
             SmtpTls::Starttls => 587,
             SmtpTls::Tls => 465,
         })
+    }
+
+    /// Where pushes may go (the allowlist and the loopback allowance).
+    pub fn push_policy(&self) -> anyhow::Result<crate::push_policy::PushPolicy> {
+        crate::push_policy::PushPolicy::new(
+            &self.push_hosts,
+            self.push_allow_loopback || self.push_allow_local_http,
+        )
+        .map_err(|e| anyhow::anyhow!("EVENTLY_NOTIFICATIONS__PUSH_HOSTS: {e:#}"))
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -117,6 +140,7 @@ impl NotificationSettings {
         if self.smtp_pool_size == 0 || self.smtp_timeout_secs == 0 || self.push_timeout_secs == 0 {
             bail!("EVENTLY_NOTIFICATIONS__SMTP_POOL_SIZE and the timeouts must be positive");
         }
+        self.push_policy()?;
         Ok(())
     }
 }
@@ -137,5 +161,52 @@ impl std::str::FromStr for Mailbox {
             Some((local, domain)) if !local.is_empty() && !domain.is_empty() => Ok(Mailbox),
             _ => Err(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Serialized, Toml};
+
+    use crate::Settings;
+
+    fn loaded(toml: &str) -> Settings {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(toml))
+            .extract()
+            .expect("settings")
+    }
+
+    #[test]
+    fn pushes_go_to_the_browsers_services_only_and_loopback_is_off_by_default() {
+        let s = Settings::default().notifications;
+        assert!(!s.push_allow_loopback && !s.push_allow_local_http);
+        let policy = s.push_policy().expect("policy");
+        assert!(!policy.allows_loopback());
+        assert!(
+            policy
+                .check_endpoint("https://fcm.googleapis.com/fcm/send/x")
+                .is_ok()
+        );
+        assert!(policy.check_endpoint("http://127.0.0.1:4321/push").is_err());
+    }
+
+    #[test]
+    fn the_loopback_allowance_is_read_under_its_new_and_its_earlier_name() {
+        for toml in [
+            "[notifications]\npush_allow_loopback = true",
+            "[notifications]\npush_allow_local_http = true",
+        ] {
+            let policy = loaded(toml).notifications.push_policy().expect("policy");
+            assert!(policy.allows_loopback(), "{toml}");
+        }
+    }
+
+    #[test]
+    fn a_bad_push_host_stops_the_start_up_naming_the_setting() {
+        let s = loaded("[notifications]\npush_hosts = [\"fcm.googleapis.com\", \"10.0.0.1\"]");
+        let err = format!("{:#}", s.validate().expect_err("invalid"));
+        assert!(err.contains("EVENTLY_NOTIFICATIONS__PUSH_HOSTS"), "{err}");
     }
 }

@@ -12,6 +12,7 @@ pub mod email;
 pub mod ledger;
 pub mod plan;
 pub mod push;
+mod push_http;
 mod send;
 pub mod templates;
 

@@ -5,14 +5,21 @@
 //!
 //! The VAPID JWT is signed here rather than with `web-push-native`'s `with_vapid`, whose `aud`
 //! drops the endpoint's port (the origin `http://127.0.0.1:8443` would become `http://127.0.0.1`).
+//!
+//! Every endpoint is checked against the push policy before its request is made (a subscription
+//! stored before the allowlist changed, or written by anything but the gateway, gets no request),
+//! and the request goes out through [`super::push_http`], which checks the addresses it connects
+//! to. A refusal is a permanent failure of that delivery, never retried.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use evently_runtime::notify_settings::NotificationSettings;
+use evently_runtime::push_policy::PushPolicy;
 use parking_lot::Mutex;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use uuid::Uuid;
@@ -70,6 +77,8 @@ const JWT_REUSE: Duration = Duration::from_secs(3600);
 
 pub struct Pusher {
     client: reqwest::Client,
+    /// Where pushes may go.
+    policy: Arc<PushPolicy>,
     key: ES256KeyPair,
     /// Signed JWTs by push service origin: one ECDSA signature per origin and hour, not per push.
     jwts: Mutex<HashMap<String, (Instant, String)>>,
@@ -89,14 +98,12 @@ impl Pusher {
         let key = ES256KeyPair::from_bytes(&secret.to_bytes())
             .map_err(|e| anyhow::anyhow!("EVENTLY_NOTIFICATIONS__VAPID_PRIVATE_KEY: {e}"))?;
         let public_key = evently_runtime::vapid::public_key(private)?;
-        evently_runtime::vapid::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(s.push_timeout_secs))
-            .pool_max_idle_per_host(32)
-            .build()
-            .context("building the Web Push HTTP client")?;
+        let policy = Arc::new(s.push_policy()?);
+        let client =
+            super::push_http::client(policy.clone(), Duration::from_secs(s.push_timeout_secs))?;
         Ok(Some(Self {
             client,
+            policy,
             key,
             jwts: Mutex::default(),
             public_key,
@@ -120,24 +127,12 @@ impl Pusher {
 
     /// Posts a request made by [`Pusher::request`].
     pub async fn execute(&self, request: reqwest::Request) -> PushOutcome {
-        match self.client.execute(request).await {
-            Ok(res) => {
-                let status = res.status().as_u16();
-                match status {
-                    200..=299 => PushOutcome::Sent,
-                    404 | 410 => PushOutcome::Gone(status),
-                    408 | 425 | 429 | 500..=599 => {
-                        PushOutcome::Transient(format!("push service answered {status}"))
-                    }
-                    _ => PushOutcome::Permanent(format!("push service answered {status}")),
-                }
-            }
-            Err(e) => PushOutcome::Transient(format!("push request failed: {e}")),
-        }
+        super::push_http::post(&self.client, request).await
     }
 
     /// The encrypted, VAPID-signed request of `payload` for `sub` (CPU work: an ephemeral P-256
-    /// key and an ECDH per message).
+    /// key and an ECDH per message), to the endpoint as the policy parsed it. `Err` when the
+    /// endpoint is refused or the keys do not parse: permanent either way.
     pub fn request(
         &self,
         sub: &Subscription,
@@ -145,6 +140,10 @@ impl Pusher {
         urgency: Urgency,
         topic: &str,
     ) -> anyhow::Result<reqwest::Request> {
+        let url = self
+            .policy
+            .check_endpoint(&sub.endpoint)
+            .map_err(|refused| anyhow::anyhow!("endpoint refused: {refused}"))?;
         let ua_public = URL_SAFE_NO_PAD
             .decode(&sub.p256dh)
             .ok()
@@ -155,8 +154,8 @@ impl Pusher {
             .ok()
             .filter(|b| b.len() == 16)
             .context("the subscription's auth secret")?;
-        let endpoint = sub
-            .endpoint
+        let endpoint = url
+            .as_str()
             .parse()
             .map_err(|e| anyhow::anyhow!("the subscription's endpoint: {e}"))?;
         let mut ua_auth = Auth::default();
@@ -166,7 +165,7 @@ impl Pusher {
             .build(payload.to_vec())
             .map_err(|e| anyhow::anyhow!("encrypting the payload: {e}"))?;
         let mut request = reqwest::Request::try_from(built).context("the push request")?;
-        let jwt = self.vapid_jwt(&sub.endpoint)?;
+        let jwt = self.vapid_jwt(&url)?;
         let headers = request.headers_mut();
         headers.insert(
             AUTHORIZATION,
@@ -178,8 +177,7 @@ impl Pusher {
     }
 
     /// The VAPID JWT: `aud` the endpoint's origin, `sub` the contact, valid 12 hours.
-    fn vapid_jwt(&self, endpoint: &str) -> anyhow::Result<String> {
-        let url = reqwest::Url::parse(endpoint).context("the subscription's endpoint")?;
+    fn vapid_jwt(&self, url: &reqwest::Url) -> anyhow::Result<String> {
         let origin = url.origin().ascii_serialization();
         if let Some((at, jwt)) = self.jwts.lock().get(&origin)
             && at.elapsed() < JWT_REUSE

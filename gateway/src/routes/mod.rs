@@ -20,9 +20,10 @@ pub mod tickets;
 pub mod venues;
 pub mod waitlist;
 
-/// Every `/api/v1` route.
+/// Every `/api/v1` route (no query parameter holds a control character: `crate::text`).
 pub fn api() -> Router {
     Router::with_path("api/v1")
+        .hoop(crate::text::check_query)
         .push(accounts::router())
         .push(admin::router())
         .push(venues::router())

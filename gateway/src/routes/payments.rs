@@ -252,6 +252,8 @@ pub async fn payment_webhook(
         .map_err(|e| ApiError::BadRequest {
             detail: e.to_string(),
         })?;
+    // Signed, but text all the same: the provider's ids are stored.
+    crate::text::check_json(&body)?;
     let seen: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM webhook_events WHERE provider = $1 AND event_id = $2)",
     )

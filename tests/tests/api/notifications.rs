@@ -22,7 +22,7 @@ pub(crate) fn settings(sink: &SmtpSink) -> NotificationSettings {
         smtp_timeout_secs: 5,
         vapid_private_key: Some(evently_runtime::vapid::generate()),
         vapid_subject: "mailto:ops@evently.test".into(),
-        push_allow_local_http: true,
+        push_allow_loopback: true,
         ..Default::default()
     }
 }

@@ -1231,7 +1231,7 @@ export interface components {
         "evently_gateway.routes.push.SubscriptionRequest": {
             /**
              * Format: uri
-             * @description The push service URL: https (or http://127.0.0.1 / localhost for local testing).
+             * @description The push service URL: https, on a push service's host the server allows (by default the major browsers': FCM, Mozilla, Apple, WNS), port 443; never an IP address.
              */
             endpoint: string;
             keys: components["schemas"]["evently_gateway.routes.push.SubscriptionKeys"];
