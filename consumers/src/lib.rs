@@ -52,6 +52,7 @@ pub fn spawn(
         prefix: settings.prefix()?,
         batch_size: settings.consumer.batch_size,
         retry_base: Duration::from_millis(settings.consumer.retry_base_ms),
+        database: Some(pool.clone()),
     };
     let js = evently_runtime::nats::jetstream(nats);
     for name in names {

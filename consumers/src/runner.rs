@@ -8,6 +8,11 @@
 //! after-commit work (publishing its events and awaiting their PubAcks) and its acks. The second
 //! stage takes batches in order, so events and acks keep the stream's order, and a message is
 //! still acked only after its batch's events were acknowledged.
+//!
+//! While the database or another service the handler needs is unreachable the runner pulls
+//! nothing and holds what failed (`outage.rs`), so an outage of any length dead-letters nothing.
+
+mod outage;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +27,7 @@ use async_nats::jetstream::{self, Message};
 use bytes::Bytes;
 use evently_schemas::Prefix;
 use futures::StreamExt;
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 /// One delivered message, as a handler sees it.
@@ -77,6 +83,12 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Applies a batch (commits its effects) and says what to do with each message.
     fn handle(&self, batch: &[Incoming]) -> impl Future<Output = Step> + Send;
+
+    /// Whether the services this handler needs besides the database (which the runner probes
+    /// itself) answer now. While one does not, failed messages are held rather than retried.
+    fn services_reachable(&self) -> impl Future<Output = bool> + Send {
+        async { true }
+    }
 }
 
 /// A batch that was applied, on its way to being settled.
@@ -93,6 +105,9 @@ pub struct RunnerConfig {
     pub prefix: Prefix,
     pub batch_size: usize,
     pub retry_base: Duration,
+    /// The database the handler writes to. When a step fails and a probe cannot reach it, the
+    /// runner pauses instead of naking (`outage.rs`); `None` naks every failure.
+    pub database: Option<PgPool>,
 }
 
 /// Runs `handler` on its durable consumer until `shutdown` fires.
@@ -114,17 +129,32 @@ pub async fn run<H: Handler>(
         )
     })?;
     let max_deliver = consumer.cached_info().config.max_deliver;
-    let mut messages = pull(&consumer, name, config.batch_size).await?;
+    let ack_wait = consumer.cached_info().config.ack_wait;
+    let mut messages = Some(pull(&consumer, name, config.batch_size).await?);
     tracing::info!(consumer = name, stream = %stream_name, "consumer running");
     // At most two applied batches wait for their after-commit work: enough to overlap the stages.
     let (applied_tx, mut applied_rx) = tokio::sync::mpsc::channel::<Applied>(2);
     let batch_size = config.batch_size;
+    let database = config.database.clone();
     let apply = async move {
         loop {
+            let Some(stream) = messages.as_mut() else {
+                match pull(&consumer, name, batch_size).await {
+                    Ok(fresh) => messages = Some(fresh),
+                    Err(e) => {
+                        tracing::warn!(consumer = name, error = format!("{e:#}"), "pulling again");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+                continue;
+            };
             let chunk = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                chunk = messages.next() => match chunk {
+                chunk = stream.next() => match chunk {
                     Some(chunk) => chunk,
                     None => break,
                 },
@@ -146,19 +176,33 @@ pub async fn run<H: Handler>(
                 // request to expire, 30 s). Start a fresh pull. Seen once under a long soak.
                 metrics::counter!("evently_consumer_pull_restarts_total", "consumer" => name)
                     .increment(1);
-                match pull(&consumer, name, batch_size).await {
-                    Ok(fresh) => messages = fresh,
-                    Err(e) => tracing::warn!(
-                        consumer = name,
-                        error = format!("{e:#}"),
-                        "restarting the pull"
-                    ),
-                }
+                messages = None;
             }
             if batch.is_empty() {
                 continue;
             }
-            let applied = apply_batch(&handler, batch).await;
+            let mut applied = apply_batch(&handler, batch).await;
+            while outage::has_retry(&applied.step)
+                && !outage::reachable(&handler, database.as_ref()).await
+            {
+                // Stop pulling (what the dropped pull request had already sent comes back after
+                // `ack_wait`), settle what was decided, hold what failed.
+                messages = None;
+                let (decided, held) = outage::split(applied);
+                if applied_tx.send(decided).await.is_err()
+                    || !outage::wait_until_reachable(
+                        &handler,
+                        database.as_ref(),
+                        &held,
+                        ack_wait,
+                        &shutdown,
+                    )
+                    .await
+                {
+                    return;
+                }
+                applied = apply_batch(&handler, held).await;
+            }
             if applied_tx.send(applied).await.is_err() {
                 break;
             }

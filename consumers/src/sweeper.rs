@@ -6,7 +6,8 @@
 //! share the work; the deterministic message ids let the stream drop a command published twice,
 //! and the consumer re-checks the state under its lock. It also makes the provider refunds that
 //! the reservations consumer recorded (`refunds` without `refunded_at`), with the refund's key as
-//! the provider's idempotency key. Nothing is kept in memory: a restart loses no timer.
+//! the provider's idempotency key, and publishes the outbox rows the gateway could not (check-ins
+//! while NATS was away). Nothing is kept in memory: a restart loses no timer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,30 @@ use uuid::Uuid;
 use crate::waitlist::entries::{ENTRY_COLUMNS, EntryRow};
 
 pub const NAME: &str = "sweeper";
+
+/// How old an outbox row must be before the sweeper publishes it: the gateway publishes each row
+/// at once, and the sweeper should not race it (a copy would be dropped by the stream anyway).
+pub const OUTBOX_GRACE: Duration = Duration::from_secs(3);
+
+/// An outbox row left for the sweeper to publish.
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    subject: String,
+    message_id: String,
+    payload: Vec<u8>,
+    traceparent: Option<String>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub holds: usize,
+    pub offers: usize,
+    pub refunds: usize,
+    /// Outbox rows published.
+    pub relayed: usize,
+}
 
 pub struct Sweeper {
     pub pool: PgPool,
@@ -44,8 +69,13 @@ impl Sweeper {
         );
         loop {
             match self.sweep().await {
-                Ok((holds, offers, refunds)) if holds + offers + refunds > 0 => {
-                    tracing::info!(holds, offers, refunds, "swept");
+                Ok(Swept {
+                    holds,
+                    offers,
+                    refunds,
+                    relayed,
+                }) if holds + offers + refunds + relayed > 0 => {
+                    tracing::info!(holds, offers, refunds, relayed, "swept");
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; retrying"),
@@ -59,14 +89,69 @@ impl Sweeper {
         Ok(())
     }
 
-    /// One pass: due holds, due offers, reminders of offers about to expire, pending refunds.
-    /// Returns how many holds, offers and refunds.
-    pub async fn sweep(&self) -> anyhow::Result<(usize, usize, usize)> {
+    /// One pass: due holds, due offers, reminders of offers about to expire, pending refunds,
+    /// outbox rows left unpublished.
+    pub async fn sweep(&self) -> anyhow::Result<Swept> {
         let holds = self.expire_holds().await?;
         let offers = self.expire_offers().await?;
         self.remind_offers().await?;
         let refunds = self.refund().await?;
-        Ok((holds, offers, refunds))
+        let relayed = self.relay_outbox().await?;
+        Ok(Swept {
+            holds,
+            offers,
+            refunds,
+            relayed,
+        })
+    }
+
+    /// Publishes the outbox rows older than [`OUTBOX_GRACE`] (the gateway publishes each at once;
+    /// one still there means that failed), oldest first, each with its own `Nats-Msg-Id`, and
+    /// deletes them once every PubAck came.
+    async fn relay_outbox(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.context("beginning a sweep")?;
+        let due: Vec<OutboxRow> = sqlx::query_as(
+            "SELECT id, subject, message_id, payload, traceparent FROM outbox \
+             WHERE created_at <= now() - make_interval(secs => $2) \
+             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(self.batch)
+        .bind(OUTBOX_GRACE.as_secs_f64())
+        .fetch_all(&mut *tx)
+        .await
+        .context("finding unpublished outbox rows")?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut acks = Vec::with_capacity(due.len());
+        for row in &due {
+            let mut headers = async_nats::HeaderMap::new();
+            evently_runtime::trace_context::insert_header(&mut headers, row.traceparent.as_deref());
+            let message = async_nats::jetstream::message::PublishMessage::build()
+                .payload(row.payload.clone().into())
+                .headers(headers)
+                .message_id(row.message_id.as_str());
+            acks.push(
+                self.js
+                    .send_publish(row.subject.clone(), message)
+                    .await
+                    .with_context(|| format!("publishing outbox row on {}", row.subject))?,
+            );
+        }
+        for ack in
+            futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
+                .await
+        {
+            ack.context("awaiting an outbox row's PubAck")?;
+        }
+        let ids: Vec<i64> = due.iter().map(|row| row.id).collect();
+        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .context("deleting published outbox rows")?;
+        tx.commit().await.context("ending the sweep")?;
+        Ok(ids.len())
     }
 
     async fn expire_holds(&self) -> anyhow::Result<usize> {

@@ -147,11 +147,37 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// Whether the database is away rather than the query wrong: no connection, or the server shutting
-/// down or restarting (SQLSTATE 57P01-57P03) or a connection failure (class 08).
-fn database_unavailable(e: &sqlx::Error) -> bool {
+impl ApiError {
+    /// An internal error whose cause is the database being away (however deep in the error's
+    /// chain, e.g. a helper that returns `anyhow`) is a 503 with `Retry-After`, never a 500.
+    pub fn classified(self) -> Self {
+        match self {
+            Self::Internal(cause)
+                if cause.chain().any(|c| {
+                    c.downcast_ref::<sqlx::Error>()
+                        .is_some_and(database_unavailable)
+                }) =>
+            {
+                tracing::warn!(error = format!("{cause:#}"), "database unavailable");
+                Self::Unavailable {
+                    service: "the database",
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether the database is away rather than the query wrong: no connection (refused, reset, TLS
+/// handshake cut short, the pool's wait over), or the server shutting down or restarting (SQLSTATE
+/// 57P01-57P03) or a connection failure (class 08).
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db
             .code()
             .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
@@ -176,7 +202,8 @@ pub fn write_problem(res: &mut Response, problem: &Problem) {
 #[async_trait]
 impl Writer for ApiError {
     async fn write(self, _req: &mut Request, _depot: &mut Depot, res: &mut Response) {
-        match &self {
+        let this = self.classified();
+        match &this {
             Self::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
             Self::Unavailable { service } => {
                 res.headers_mut()
@@ -189,7 +216,7 @@ impl Writer for ApiError {
             }
             _ => {}
         }
-        write_problem(res, &self.problem());
+        write_problem(res, &this.problem());
     }
 }
 
@@ -256,4 +283,36 @@ pub async fn catch_all(res: &mut Response, ctrl: &mut FlowCtrl) {
     res.body(salvo::http::ResBody::None);
     write_problem(res, &problem);
     ctrl.skip_rest();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_outage_deep_in_an_internal_error_is_a_503() {
+        let cause = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("loading the rules");
+        let answered = ApiError::Internal(cause.context("booking")).classified();
+        assert_eq!(answered.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let tls = anyhow::Error::new(sqlx::Error::Tls("handshake cut short".into()));
+        assert_eq!(
+            ApiError::Internal(tls).classified().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn other_internal_errors_stay_500s() {
+        let wrong = anyhow::Error::new(sqlx::Error::RowNotFound).context("a query");
+        assert_eq!(
+            ApiError::Internal(wrong).classified().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            ApiError::Internal(anyhow::anyhow!("a bug"))
+                .classified()
+                .status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

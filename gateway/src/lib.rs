@@ -11,6 +11,7 @@ mod live;
 mod live_user;
 mod lockout;
 pub mod ops;
+mod outbox;
 mod pagination;
 mod publish;
 mod rate_limit;

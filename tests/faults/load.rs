@@ -1,12 +1,14 @@
 //! A booking load for fault tests: one request per user with an `Idempotency-Key`, from a pool
 //! of concurrent clients that retry (same key) whatever did not get an answer: connection errors,
-//! 5xx. It returns the booking id each user was finally answered with.
+//! 5xx. It returns the booking id each user was finally answered with, and every status seen.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use evently_tests::app::{TestApp, TestUser};
+use evently_runtime::local::{Postgres, free_port};
+use evently_tests::app::{TestApp, TestOptions, TestUser};
 use parking_lot::RwLock;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -20,6 +22,10 @@ pub struct Outcome {
     pub answered: Vec<(Uuid, Uuid)>,
     /// Attempts that failed and were retried (connection refused or reset, 5xx).
     pub retries: usize,
+    /// How many answers of each status the clients got, retried ones included.
+    pub statuses: BTreeMap<u16, usize>,
+    /// 503 and 429 answers that did not say when to retry (`Retry-After`).
+    pub without_retry_after: usize,
 }
 
 /// Books one seat for each user of `users` on `event` through `target`, `concurrency` at a time.
@@ -33,6 +39,8 @@ pub async fn book_all(
 ) -> Outcome {
     let http = app.http.clone();
     let retries = Arc::new(AtomicUsize::new(0));
+    let statuses = Arc::new(parking_lot::Mutex::new(BTreeMap::<u16, usize>::new()));
+    let without_retry_after = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     for user in users {
@@ -43,6 +51,7 @@ pub async fn book_all(
             retries.clone(),
             answered_so_far.clone(),
         );
+        let (statuses, without_retry_after) = (statuses.clone(), without_retry_after.clone());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore");
             let key = format!("fault-{}", user.id);
@@ -59,6 +68,12 @@ pub async fn book_all(
                     .await;
                 if let Ok(res) = sent {
                     let status = res.status().as_u16();
+                    *statuses.lock().entry(status).or_default() += 1;
+                    if (status == 503 || status == 429)
+                        && !res.headers().contains_key("retry-after")
+                    {
+                        without_retry_after.fetch_add(1, Ordering::Relaxed);
+                    }
                     if status == 201 || status == 202 {
                         let body: Value = res.json().await.expect("json");
                         let id = body["id"].as_str().and_then(|s| s.parse().ok());
@@ -85,9 +100,12 @@ pub async fn book_all(
     while let Some(done) = tasks.join_next().await {
         answered.push(done.expect("client task"));
     }
+    let statuses = statuses.lock().clone();
     Outcome {
         answered,
         retries: retries.load(Ordering::Relaxed),
+        statuses,
+        without_retry_after: without_retry_after.load(Ordering::Relaxed),
     }
 }
 
@@ -146,4 +164,45 @@ pub async fn decided_at_least(app: &TestApp, at_least: i64) -> i64 {
     })
     .await;
     count().await.expect("count the bookings")
+}
+
+/// A sale on a private PostgreSQL that the test can stop and start again (`Postgres::start(&dir,
+/// port, true)`): the app on it (decisions waited for 1 s), one free event of `capacity` seats and
+/// `users` registered users.
+pub struct PrivateSale {
+    /// Holds the cluster's directory for the test's length.
+    pub store: tempfile::TempDir,
+    pub dir: std::path::PathBuf,
+    pub port: u16,
+    pub pg: Postgres,
+    pub app: TestApp,
+    pub event: Uuid,
+    pub users: Vec<TestUser>,
+}
+
+pub async fn private_sale(capacity: i32, users: usize) -> PrivateSale {
+    let store = tempfile::tempdir().expect("tempdir");
+    let dir = store.path().join("pg");
+    let port = free_port().expect("port");
+    let pg = Postgres::start(&dir, port, true)
+        .await
+        .expect("private PostgreSQL");
+    let app = TestApp::spawn_with(TestOptions {
+        admin_database_url: Some(pg.url()),
+        decision_wait_ms: 1000,
+        ..Default::default()
+    })
+    .await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, capacity, 0).await;
+    let users = app.bulk_users(users).await;
+    PrivateSale {
+        store,
+        dir,
+        port,
+        pg,
+        app,
+        event,
+        users,
+    }
 }

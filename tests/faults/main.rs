@@ -14,4 +14,5 @@ mod consumer_kill;
 mod gateway_kill;
 mod leases;
 mod poison;
+mod postgres_outage;
 mod postgres_restart;

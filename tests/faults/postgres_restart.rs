@@ -1,34 +1,28 @@
 //! PostgreSQL stopped and started again while bookings stream in: the gateway answers 503 where
-//! it needs the database, the consumers nak with backoff, and everything catches up.
+//! it needs the database, the consumers hold what failed until it is back, and everything catches
+//! up.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
-use evently_runtime::local::{Postgres, free_port};
-use evently_tests::app::{TestApp, TestOptions};
+use evently_runtime::local::Postgres;
 use parking_lot::RwLock;
 
-use crate::load::{book_all, check_books, decided_at_least};
+use crate::load::{PrivateSale, book_all, check_books, decided_at_least, private_sale};
 
 #[tokio::test]
 async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
-    let store = tempfile::tempdir().expect("tempdir");
-    let dir = store.path().join("pg");
-    let port = free_port().expect("port");
-    let mut pg = Postgres::start(&dir, port, true)
-        .await
-        .expect("private PostgreSQL");
-    let app = TestApp::spawn_with(TestOptions {
-        admin_database_url: Some(pg.url()),
-        decision_wait_ms: 1000,
-        ..Default::default()
-    })
-    .await;
-    let organizer = app.user_with_role("organizer").await;
     let capacity = 150;
-    let event = app.create_event(&organizer, capacity, 0).await;
-    let users = app.bulk_users(300).await;
+    let PrivateSale {
+        store: _store,
+        dir,
+        port,
+        mut pg,
+        app,
+        event,
+        users,
+    } = private_sale(capacity, 300).await;
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
@@ -47,15 +41,7 @@ async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
     assert_eq!(outcome.answered.len(), 300);
     assert!(decided_at_stop < 300, "the outage came mid-stream");
     check_books(&app, event, &outcome, i64::from(capacity)).await;
-    let dead: u64 = evently_runtime::nats::jetstream(app.nats_client())
-        .get_stream(app.prefix.dlq_stream())
-        .await
-        .expect("dlq")
-        .info()
-        .await
-        .expect("info")
-        .state
-        .messages;
+    let dead = app.dead_letters().await;
     assert_eq!(dead, 0, "a short outage dead-letters nothing");
     app.shutdown().await;
     let mut restarted = restarted;

@@ -545,6 +545,19 @@ impl TestApp {
         self.nats_client.clone()
     }
 
+    /// How many messages the dead-letter stream holds.
+    pub async fn dead_letters(&self) -> u64 {
+        evently_runtime::nats::jetstream(self.nats_client())
+            .get_stream(self.prefix.dlq_stream())
+            .await
+            .expect("dlq stream")
+            .info()
+            .await
+            .expect("dlq info")
+            .state
+            .messages
+    }
+
     /// Stops everything and drops the database.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();

@@ -1,7 +1,7 @@
 //! A small SMTP receiver for tests and the benchmark: speaks enough SMTP over tokio TCP (EHLO/HELO,
 //! MAIL, RCPT, DATA, RSET, NOOP, QUIT) to take mail from lettre, and keeps each message's raw bytes.
-//! It can be switched to answer `421` at connect or `451` to `MAIL` (an outage), or `550` (a
-//! permanent refusal), and back.
+//! It can be switched to answer `421` at connect and to every command of an open session (down),
+//! or `451` to `MAIL` (a temporary refusal), or `550` (a permanent refusal), and back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 #[repr(u8)]
 pub enum Mode {
     Accept = 0,
-    /// `421` on connect: service not available.
+    /// `421` on connect, and to the next command of a session already open: service not available.
     RefuseConnections = 1,
     /// `451` to `MAIL FROM`: try again later.
     Tempfail = 2,
@@ -157,6 +157,14 @@ async fn session(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     loop {
         line.clear();
         if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        if mode_of(shared) == Mode::RefuseConnections {
+            // Down: sessions already open are closed too, as a server shutting down does.
+            shared.attempts.fetch_add(1, Ordering::SeqCst);
+            write
+                .write_all(b"421 sink.test service not available, closing channel\r\n")
+                .await?;
             return Ok(());
         }
         let command = line.trim_end().to_owned();

@@ -305,7 +305,8 @@ impl Deliverer {
              (SELECT coalesce(json_agg(json_build_object('id', s.id, 'endpoint', s.endpoint, 'p256dh', s.p256dh, \
              'auth', s.auth) ORDER BY s.created_at), '[]') FROM push_subscriptions s \
              WHERE s.user_id = u.id AND coalesce(p.push, true)) AS subscriptions \
-             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = ANY($1)",
+             FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id \
+             WHERE u.id = ANY($1) AND u.deleted_at IS NULL",
         )
         .bind(users)
         .fetch_all(&self.pool)

@@ -49,6 +49,11 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    /// Whether the SMTP server accepts a connection and answers now.
+    pub async fn reachable(&self) -> bool {
+        self.transport.test_connection().await.unwrap_or(false)
+    }
+
     /// The mailer of these settings, `None` when no SMTP host is configured.
     pub fn from_settings(s: &NotificationSettings) -> anyhow::Result<Option<Self>> {
         let Some(host) = s.smtp_host.as_deref() else {

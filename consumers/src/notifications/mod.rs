@@ -81,6 +81,15 @@ impl Handler for Notifications {
         NAME
     }
 
+    /// The SMTP server, when one is configured: while it is away, emails wait in the stream
+    /// (held by the runner) instead of being retried into the dead-letter stream.
+    async fn services_reachable(&self) -> bool {
+        match &self.inner.deliverer.mailer {
+            Some(mailer) => mailer.reachable().await,
+            None => true,
+        }
+    }
+
     /// Plans every message of the batch, delivers all their notices together, publishes what
     /// was sent, and says per message whether it is done.
     async fn handle(&self, batch: &[Incoming]) -> Step {

@@ -63,7 +63,7 @@ async fn page(
     Ok(sqlx::query_as(
         "SELECT b.id AS booking_id, b.user_id, u.name, u.email, b.quantity, b.status, \
          b.created_at AS booked_at FROM bookings b JOIN users u ON u.id = b.user_id \
-         WHERE b.event_id = $1 AND b.status = 'confirmed' \
+         WHERE b.event_id = $1 AND b.status = 'confirmed' AND u.deleted_at IS NULL \
          AND ($2::timestamptz IS NULL OR (b.created_at, b.id) > ($2, $3)) \
          ORDER BY b.created_at, b.id LIMIT $4",
     )

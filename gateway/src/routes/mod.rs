@@ -13,6 +13,7 @@ pub mod event_edit;
 pub mod events;
 pub mod health;
 pub mod me_live;
+pub mod my_data;
 pub mod notifications;
 pub mod payments;
 pub mod push;
@@ -33,6 +34,7 @@ pub fn api() -> Router {
         .push(payments::router())
         .push(waitlist::router())
         .push(me_live::router())
+        .push(my_data::router())
         .push(tickets::router())
         .push(notifications::router())
         .push(push::router())

@@ -11,6 +11,7 @@ mod events;
 mod failures;
 mod input;
 mod live_user;
+mod my_data;
 mod notifications;
 mod operations;
 mod payments;

@@ -183,6 +183,69 @@ async fn a_confirmed_booking_is_emailed_with_text_and_html_parts_and_listed_in_a
     app.shutdown().await;
 }
 
+/// The SMTP server away: the consumer holds the emails instead of spending their deliveries (20,
+/// backoff doubling to a minute: about 13 minutes in production), so an outage of any length
+/// dead-letters none, and each is sent once when the server is back.
+#[tokio::test]
+async fn an_smtp_server_away_holds_the_emails_and_sends_each_once_when_it_is_back() {
+    let sink = SmtpSink::start().await.expect("sink");
+    let app = spawn(&sink).await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 50, 0).await;
+    let mut users = Vec::new();
+    for _ in 0..8 {
+        users.push(app.register().await);
+    }
+    sink.set_mode(Mode::RefuseConnections);
+    for user in &users {
+        book_confirmed(&app, user, event).await;
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(
+        sink.count(),
+        0,
+        "nothing got through while the server was away"
+    );
+    // Held, not retried: naked with backoff from 100 ms, each email would have been tried about
+    // eight times by now (and a real outage of half an hour would exhaust `max_deliver`).
+    // (A message held before its email was first tried has no ledger row yet.)
+    for user in &users {
+        let ledger = delivery_status(&app, user, "email").await;
+        let attempts = ledger.as_ref().map_or(0, |(_, n)| *n);
+        assert!(ledger.is_none_or(|(status, _)| status == "pending"));
+        assert!(
+            attempts <= 2,
+            "{} tried {attempts} times during the outage",
+            user.email
+        );
+    }
+    sink.set_mode(Mode::Accept);
+    app.eventually("every attendee's email is sent", || async {
+        users.iter().all(|u| !sink.messages_to(&u.email).is_empty())
+    })
+    .await;
+    drained(&app).await;
+    for user in &users {
+        let mut subjects: Vec<String> = sink
+            .messages_to(&user.email)
+            .iter()
+            .map(|m| {
+                MessageParser::default()
+                    .parse(&m.data)
+                    .and_then(|p| p.subject().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let all = subjects.len();
+        subjects.sort();
+        subjects.dedup();
+        assert_eq!(subjects.len(), all, "an email sent twice to {}", user.email);
+    }
+    let dead = app.dead_letters().await;
+    assert_eq!(dead, 0, "an SMTP outage dead-letters nothing");
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_smtp_outage_then_recovery_delivers_the_email_exactly_once() {
     let sink = SmtpSink::start().await.expect("sink");

@@ -48,6 +48,7 @@ export function Layout() {
                 <NavLink to="/me/notifications">
                   {t.nav.notifications} <UnreadBadge />
                 </NavLink>
+                <NavLink to="/me/account">{t.nav.account}</NavLink>
               </>
             )}
             {hasRole(user?.role, 'organizer') && (

@@ -7,7 +7,7 @@ import { Layout } from './Layout';
 import { Home } from './routes/Home';
 import { EventPage } from './routes/EventPage';
 import { LoginPage, RegisterPage } from './routes/Auth';
-import { BookingsPage, NotificationsPage, TicketsPage } from './routes/Me';
+import { AccountPage, BookingsPage, NotificationsPage, TicketsPage } from './routes/Me';
 
 // The organiser console, the admin pages and the door scanner (with charts, QR decoding and
 // Ed25519) are separate chunks: the event page's first load carries none of them.
@@ -57,6 +57,7 @@ export const router = createBrowserRouter([
       { path: '/me/bookings', element: <RequireAuth><BookingsPage /></RequireAuth> },
       { path: '/me/tickets', element: <RequireAuth><TicketsPage /></RequireAuth> },
       { path: '/me/notifications', element: <RequireAuth><NotificationsPage /></RequireAuth> },
+      { path: '/me/account', element: <RequireAuth><AccountPage /></RequireAuth> },
       { path: '/organizer', element: <RequireAuth roles={['organizer']}><OrganizerPage /></RequireAuth> },
       { path: '/organizer/events/:id', element: <RequireAuth roles={['organizer']}><OrganizerEventPage /></RequireAuth> },
       { path: '/admin', element: <RequireAuth roles={['admin']}><AdminPage /></RequireAuth> },

@@ -87,6 +87,11 @@ function clear() {
   set({ status: 'anonymous', user: null });
 }
 
+/** Ends the session here without asking the server (the account is gone, and its tokens with it). */
+export function forget() {
+  clear();
+}
+
 export class ProblemError extends Error {
   constructor(
     public status: number,

@@ -1,7 +1,9 @@
 //! Check-in at the door: `POST /events/{id}/checkin {qr_payload}` by the event's organizer or an
 //! admin. The signature is verified first (offline-capable, no database read), then one
 //! conditional `UPDATE ... WHERE checked_in_at IS NULL AND status = 'valid'` admits the ticket:
-//! of any number of concurrent scans of one ticket, exactly one gets the row.
+//! of any number of concurrent scans of one ticket, exactly one gets the row. Its
+//! `ticket.checked_in` event is written to the outbox in the same transaction and published after
+//! the answer (by the sweeper when that fails).
 
 use chrono::{DateTime, Utc};
 use evently_runtime::tickets::VerifyError;
@@ -99,6 +101,9 @@ pub async fn checkin(
     if claims.event_id != event_id {
         return Err(refuse("other_event", "the ticket is for another event"));
     }
+    // The admission and its event for the pipeline commit together (the outbox), so the event
+    // reaches the stream however long NATS is away.
+    let mut tx = state.pool.begin().await?;
     let admitted: Option<CheckinOut> = sqlx::query_as(
         "UPDATE tickets SET checked_in_at = clock_timestamp(), checked_in_by = $3 \
          WHERE id = $1 AND event_id = $2 AND checked_in_at IS NULL AND status = 'valid' \
@@ -107,15 +112,20 @@ pub async fn checkin(
     .bind(claims.ticket_id)
     .bind(event_id)
     .bind(caller.id)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&mut *tx)
     .await?;
     if let Some(admitted) = admitted {
+        let queued = queue_checked_in(&state, &mut tx, &admitted, event_id, caller.id).await?;
+        tx.commit().await?;
         outcome("admitted");
         tracing::info!(ticket_id = %admitted.ticket_id, event_id = %event_id, "ticket checked in");
-        publish_checked_in(&state, &admitted, event_id, caller.id).await;
+        // The door does not wait on the broker: the admission is committed, and the sweeper
+        // publishes the row if this does not.
+        crate::outbox::publish_after_commit(&state, vec![queued]);
         reply(res, StatusCode::OK, &admitted);
         return Ok(());
     }
+    tx.rollback().await?;
     let stored: Option<Stored> = sqlx::query_as(
         "SELECT status, ticket_number, checked_in_at FROM tickets WHERE id = $1 AND event_id = $2",
     )
@@ -162,15 +172,15 @@ pub async fn checkin(
     }
 }
 
-/// Tells the pipeline (analytics' check-in rate) that a ticket admitted its holder. The door does
-/// not wait on the broker for its answer: the admission is committed already, so a failure to
-/// publish is logged, and the event is not published again later (the check-in itself stands).
-async fn publish_checked_in(
+/// Writes the `ticket.checked_in` event (analytics' check-in rate) to the outbox, in the
+/// admission's transaction.
+async fn queue_checked_in(
     state: &crate::state::AppState,
+    tx: &mut sqlx::PgConnection,
     admitted: &CheckinOut,
     event_id: Uuid,
     by: Uuid,
-) {
+) -> Result<crate::outbox::Queued, ApiError> {
     let event = evently_schemas::TicketCheckedIn {
         ticket_id: admitted.ticket_id,
         booking_id: admitted.booking_id,
@@ -178,23 +188,11 @@ async fn publish_checked_in(
         checked_in_by: by,
         occurred_at: admitted.checked_in_at,
     };
-    let Ok(payload) = serde_json::to_vec(&event) else {
-        return;
-    };
-    let message = crate::publish::traced(
-        async_nats::jetstream::message::PublishMessage::build()
-            .payload(payload.into())
-            .message_id(event.message_id()),
-    );
-    let sent = state
-        .js
-        .send_publish(state.prefix.ticket_checked_in(event_id), message)
-        .await;
-    let acked = match sent {
-        Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(error) = acked {
-        tracing::warn!(ticket_id = %event.ticket_id, error, "check-in event not published");
-    }
+    crate::outbox::enqueue(
+        tx,
+        state.prefix.ticket_checked_in(event_id),
+        event.message_id(),
+        &event,
+    )
+    .await
 }

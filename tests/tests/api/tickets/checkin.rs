@@ -11,6 +11,27 @@ use uuid::Uuid;
 
 use super::{checkin, confirmed_booking, payload, stream_count, tickets_of};
 
+/// Waits until the organiser's analytics count one check-in for `event`.
+async fn one_check_in_counted(
+    app: &TestApp,
+    organizer: &evently_tests::app::TestUser,
+    event: Uuid,
+) {
+    app.eventually("the check-in reaches the analytics", || async {
+        let analytics: serde_json::Value = app
+            .get(
+                &format!("/events/{event}/analytics"),
+                Some(&organizer.token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        analytics.to_string().contains("\"checked_in\":1")
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn check_in_admits_a_ticket_once_and_refuses_forged_foreign_and_garbled_codes() {
     let app = TestApp::spawn().await;
@@ -108,19 +129,7 @@ async fn twenty_concurrent_scans_of_one_ticket_admit_exactly_one() {
             .all(|(_, b)| b["first_checked_in_at"] == admitted["checked_in_at"])
     );
     // One `ticket.checked_in` event, and the organiser's analytics count one check-in.
-    app.eventually("the check-in reaches the analytics", || async {
-        let analytics: serde_json::Value = app
-            .get(
-                &format!("/events/{event}/analytics"),
-                Some(&organizer.token),
-            )
-            .await
-            .json()
-            .await
-            .expect("json");
-        analytics.to_string().contains("\"checked_in\":1")
-    })
-    .await;
+    one_check_in_counted(&app, &organizer, event).await;
     app.shutdown().await;
 }
 
@@ -176,5 +185,56 @@ async fn a_cancelled_booking_voids_its_tickets_and_the_door_refuses_them() {
         stream_count(&app, &app.prefix.ticket_voided(event)).await == 1
     })
     .await;
+    app.shutdown().await;
+}
+
+/// NATS away at the door: the check-in is still admitted at once (the door does not wait on the
+/// broker), a booking meanwhile is a 503 with `Retry-After`, and the check-in's event, kept in the
+/// outbox with the admission, reaches the stream and the analytics once NATS is back.
+#[tokio::test]
+async fn a_check_in_while_nats_is_away_reaches_the_pipeline_once_it_is_back() {
+    let mut app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let holder = app.register().await;
+    let booking = confirmed_booking(&app, &holder, event, 1).await;
+    let code = payload(&tickets_of(&app, &holder, booking, 1).await[0]);
+
+    app.nats.stop().await.expect("stop nats");
+    let started = std::time::Instant::now();
+    let (status, admitted) = checkin(&app, &organizer, event, &json!({"qr_payload": code})).await;
+    assert_eq!(status, 200, "{admitted}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "the door waited {:?} on the broker",
+        started.elapsed()
+    );
+    let res = app
+        .book(&holder, event, 1, Some("while-nats-is-away"))
+        .await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .expect("outbox");
+    assert_eq!(queued, 1, "the check-in's event waits in the outbox");
+    // Longer than the sweeper's grace, so that it, not the gateway, may be the one to publish.
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+
+    app.nats.restart().await.expect("restart nats");
+    app.eventually("the outbox is published", || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
+            .fetch_one(&app.pool)
+            .await
+            .is_ok_and(|n| n == 0)
+    })
+    .await;
+    one_check_in_counted(&app, &organizer, event).await;
+    assert_eq!(
+        stream_count(&app, &app.prefix.ticket_checked_in(event)).await,
+        1,
+        "one ticket.checked_in event, however many times it was published"
+    );
     app.shutdown().await;
 }

@@ -25,6 +25,7 @@ export function Home() {
   const events = useEvents(filters);
   return (
     <div className="stack">
+      {params.get('account') === 'deleted' && <Alert tone="success">{t.account.deleted}</Alert>}
       <section className="hero">
         <h1>{t.home.title}</h1>
         <p className="muted">{t.app.tagline}</p>

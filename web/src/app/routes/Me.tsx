@@ -1,3 +1,5 @@
+import { DeleteAccount, MyData } from '@/features/account/components/Account';
+import { t } from '@/lib/i18n';
 import { useEventNames } from '@/features/events/api';
 import { useMyBookings } from '@/features/bookings/api';
 import { MyBookings } from '@/features/bookings/components/MyBookings';
@@ -36,6 +38,16 @@ export function NotificationsPage() {
         <PushOptIn />
         <Preferences />
       </div>
+    </div>
+  );
+}
+
+export function AccountPage() {
+  return (
+    <div className="stack">
+      <h1>{t.account.title}</h1>
+      <MyData />
+      <DeleteAccount />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, apiRaw, unwrap } from '@/lib/api/client';
 import type { EventOut } from '@/lib/api/types';
+import { saveResponse } from '@/lib/download';
 
 export function useVenues() {
   return useQuery({
@@ -105,12 +106,5 @@ export function useAttendees(id: string, poll = false) {
 
 export async function downloadCsv(id: string) {
   const res = await apiRaw(`/api/v1/events/${id}/attendees?format=csv`);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `attendees-${id}.csv`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  await saveResponse(res, `attendees-${id}.csv`);
 }

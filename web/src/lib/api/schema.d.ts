@@ -379,7 +379,12 @@ export interface paths {
         get: operations["evently_gateway.routes.accounts.me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Deletes the caller's account (see the module's documentation for what goes and what stays):
+         *     204. The password must be given again (422 naming `password` when it does not match); the
+         *     last admin, and an organiser of events not yet over, are refused with 409.
+         */
+        delete: operations["evently_gateway.routes.my_data.delete_account"];
         options?: never;
         head?: never;
         patch?: never;
@@ -394,6 +399,27 @@ export interface paths {
         };
         /** The caller's bookings, newest first, optionally only those with `status`. */
         get: operations["evently_gateway.routes.bookings.my_bookings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything Evently holds about the caller (account, bookings, payments, refunds, tickets,
+         *     waitlist entries, notifications and their deliveries, preferences, push subscriptions,
+         *     sessions, failed logins, events they organise), as a JSON download.
+         */
+        get: operations["evently_gateway.routes.my_data.export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1151,6 +1177,10 @@ export interface components {
             database: string;
             nats: string;
             status: string;
+        };
+        /** @description The account's password, asked again before it is deleted. */
+        "evently_gateway.routes.my_data.DeleteAccount": {
+            password: string;
         };
         "evently_gateway.routes.notifications.NotificationOut": {
             body: string;
@@ -4392,6 +4422,143 @@ export interface operations {
             };
         };
     };
+    "evently_gateway.routes.my_data.delete_account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["evently_gateway.routes.my_data.DeleteAccount"];
+            };
+        };
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the account is deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
     "evently_gateway.routes.bookings.my_bookings": {
         parameters: {
             query?: {
@@ -4413,6 +4580,132 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["evently_gateway.pagination.Page<evently_gateway.routes.bookings.BookingOut>"];
                 };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.my_data.export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/json: the caller's data, one array per kind */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Malformed request */
             400: {
