@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream;
 use chrono::{DateTime, Utc};
+use evently_runtime::outbox::OutboxRow;
 use evently_runtime::payments::{PaymentProvider, RefundRequest};
 use evently_schemas::{BookingCommand, ExpireHold, ExpireOffer, Prefix, WaitlistEvent};
 use sqlx::PgPool;
@@ -28,16 +29,6 @@ pub const NAME: &str = "sweeper";
 /// How old an outbox row must be before the sweeper publishes it: the gateway publishes each row
 /// at once, and the sweeper should not race it (a copy would be dropped by the stream anyway).
 pub const OUTBOX_GRACE: Duration = Duration::from_secs(3);
-
-/// An outbox row left for the sweeper to publish.
-#[derive(sqlx::FromRow)]
-struct OutboxRow {
-    id: i64,
-    subject: String,
-    message_id: String,
-    payload: Vec<u8>,
-    traceparent: Option<String>,
-}
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -125,15 +116,9 @@ impl Sweeper {
         }
         let mut acks = Vec::with_capacity(due.len());
         for row in &due {
-            let mut headers = async_nats::HeaderMap::new();
-            evently_runtime::trace_context::insert_header(&mut headers, row.traceparent.as_deref());
-            let message = async_nats::jetstream::message::PublishMessage::build()
-                .payload(row.payload.clone().into())
-                .headers(headers)
-                .message_id(row.message_id.as_str());
             acks.push(
                 self.js
-                    .send_publish(row.subject.clone(), message)
+                    .send_publish(row.subject.clone(), row.message())
                     .await
                     .with_context(|| format!("publishing outbox row on {}", row.subject))?,
             );

@@ -136,13 +136,8 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// An internal error; [`ApiError::classified`] makes it a 503 when the database is away.
     fn from(e: sqlx::Error) -> Self {
-        if database_unavailable(&e) {
-            tracing::warn!(error = %e, "database unavailable");
-            return Self::Unavailable {
-                service: "the database",
-            };
-        }
         Self::Internal(anyhow::Error::new(e).context("database query"))
     }
 }
@@ -171,7 +166,7 @@ impl ApiError {
 /// Whether the database is away rather than the query wrong: no connection (refused, reset, TLS
 /// handshake cut short, the pool's wait over), or the server shutting down or restarting (SQLSTATE
 /// 57P01-57P03) or a connection failure (class 08).
-pub fn database_unavailable(e: &sqlx::Error) -> bool {
+fn database_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::Io(_)

@@ -4,19 +4,10 @@
 //! PubAck. A row left behind (NATS away, the gateway killed) is published by the sweeper
 //! (`consumers/src/sweeper.rs`), with the same `Nats-Msg-Id`, so the stream keeps one copy.
 
-use async_nats::jetstream::message::PublishMessage;
+use evently_runtime::outbox::OutboxRow;
 
 use crate::error::ApiError;
 use crate::state::SharedState;
-
-/// An outbox row, as written: what to publish and the row to delete once it is acknowledged.
-pub struct Queued {
-    id: i64,
-    subject: String,
-    message_id: String,
-    payload: Vec<u8>,
-    traceparent: Option<String>,
-}
 
 /// Writes `message` (as JSON) for `subject` with id `message_id` to the outbox, in `tx`.
 pub async fn enqueue<T: serde::Serialize>(
@@ -24,47 +15,29 @@ pub async fn enqueue<T: serde::Serialize>(
     subject: String,
     message_id: String,
     message: &T,
-) -> Result<Queued, ApiError> {
+) -> Result<OutboxRow, ApiError> {
     let payload = serde_json::to_vec(message)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("encoding a message")))?;
     let traceparent = evently_runtime::trace_context::current_traceparent();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (subject, message_id, payload, traceparent) VALUES ($1, $2, $3, $4) \
-         RETURNING id",
-    )
-    .bind(&subject)
-    .bind(&message_id)
-    .bind(&payload)
-    .bind(&traceparent)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(Queued {
-        id,
-        subject,
-        message_id,
-        payload,
-        traceparent,
-    })
+    Ok(OutboxRow::insert(tx, subject, message_id, payload, traceparent).await?)
 }
 
 /// Publishes committed rows in the background (the caller does not wait on the broker): each is
 /// deleted once JetStream acknowledged it; a failure is logged and left to the sweeper.
-pub fn publish_after_commit(state: &SharedState, rows: Vec<Queued>) {
+pub fn publish_after_commit(state: &SharedState, rows: Vec<OutboxRow>) {
     if rows.is_empty() {
         return;
     }
     tokio::spawn(publish(state.clone(), rows));
 }
 
-async fn publish(state: SharedState, rows: Vec<Queued>) {
+async fn publish(state: SharedState, rows: Vec<OutboxRow>) {
     for row in rows {
-        let mut message = PublishMessage::build()
-            .payload(row.payload.into())
-            .message_id(row.message_id.as_str());
-        if let Some(tp) = &row.traceparent {
-            message = message.header(evently_runtime::trace_context::TRACEPARENT, tp.as_str());
-        }
-        let acked = match state.js.send_publish(row.subject, message).await {
+        let acked = match state
+            .js
+            .send_publish(row.subject.clone(), row.message())
+            .await
+        {
             Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };

@@ -12,28 +12,12 @@ use crate::state::AppState;
 
 const BROKER: &str = "the message broker";
 
-/// The subject a booking command is published on.
-pub fn command_subject(prefix: &evently_schemas::Prefix, command: &BookingCommand) -> String {
-    match command {
-        BookingCommand::Reserve(c) => prefix.reserve(c.event_id),
-        BookingCommand::Cancel(c) => prefix.cancel(c.event_id),
-        BookingCommand::ChangeCapacity(c) => prefix.change_capacity(c.event_id),
-        BookingCommand::CancelEvent(c) => prefix.cancel_event(c.event_id),
-        BookingCommand::ConfirmPayment(c) => prefix.confirm_payment(c.event_id),
-        BookingCommand::ExpireHold(c) => prefix.expire_hold(c.event_id),
-        BookingCommand::JoinWaitlist(c) => prefix.waitlist_command("join", c.event_id),
-        BookingCommand::LeaveWaitlist(c) => prefix.waitlist_command("leave", c.event_id),
-        BookingCommand::ClaimOffer(c) => prefix.waitlist_command("claim", c.event_id),
-        BookingCommand::ExpireOffer(c) => prefix.waitlist_command("expire", c.event_id),
-    }
-}
-
 /// Publishes a booking command on its subject and waits for the PubAck.
 pub async fn publish_booking_command(
     state: &AppState,
     command: &BookingCommand,
 ) -> Result<PublishAck, ApiError> {
-    let subject = command_subject(&state.prefix, command);
+    let subject = state.prefix.command(command);
     let payload = serde_json::to_vec(command)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("encoding a command")))?;
     if state.nats.connection_state() != State::Connected {

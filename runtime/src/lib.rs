@@ -7,6 +7,7 @@ pub mod identity;
 pub mod local;
 pub mod nats;
 pub mod notify_settings;
+pub mod outbox;
 pub mod payments;
 pub mod push_policy;
 pub mod settings;

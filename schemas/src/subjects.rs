@@ -6,6 +6,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use crate::booking::BookingStatus;
+use crate::commands::BookingCommand;
 
 /// A validated subject prefix, e.g. `evently`. Stream names are its upper-case form
 /// (`EVENTLY_CMD`).
@@ -60,6 +61,22 @@ impl Prefix {
 
     pub fn dlq_stream(&self) -> String {
         format!("{}_DLQ", self.stream_prefix())
+    }
+
+    /// The subject `command` is published on.
+    pub fn command(&self, command: &BookingCommand) -> String {
+        match command {
+            BookingCommand::Reserve(c) => self.reserve(c.event_id),
+            BookingCommand::Cancel(c) => self.cancel(c.event_id),
+            BookingCommand::ChangeCapacity(c) => self.change_capacity(c.event_id),
+            BookingCommand::CancelEvent(c) => self.cancel_event(c.event_id),
+            BookingCommand::ConfirmPayment(c) => self.confirm_payment(c.event_id),
+            BookingCommand::ExpireHold(c) => self.expire_hold(c.event_id),
+            BookingCommand::JoinWaitlist(c) => self.waitlist_command("join", c.event_id),
+            BookingCommand::LeaveWaitlist(c) => self.waitlist_command("leave", c.event_id),
+            BookingCommand::ClaimOffer(c) => self.waitlist_command("claim", c.event_id),
+            BookingCommand::ExpireOffer(c) => self.waitlist_command("expire", c.event_id),
+        }
     }
 
     pub fn reserve(&self, event_id: Uuid) -> String {

@@ -179,17 +179,11 @@ pub async fn net_paid(app: &TestApp, booking: Uuid) -> i64 {
     .expect("net paid")
 }
 
-/// Publishes a reserve or cancel command straight to JetStream (as the gateway would), waiting
-/// for the PubAck: for tests that must order commands exactly or publish while the pipeline is
-/// stopped.
+/// Publishes a command straight to JetStream (as the gateway would), waiting for the PubAck: for
+/// tests that must order commands exactly or publish while the pipeline is stopped.
 pub async fn publish(app: &TestApp, command: &evently_schemas::BookingCommand) {
     use async_nats::jetstream::message::PublishMessage;
-    use evently_schemas::BookingCommand;
-    let subject = match command {
-        BookingCommand::Reserve(c) => app.prefix.reserve(c.event_id),
-        BookingCommand::Cancel(c) => app.prefix.cancel(c.event_id),
-        other => panic!("no subject for {other:?} in this helper"),
-    };
+    let subject = app.prefix.command(command);
     let js = evently_runtime::nats::jetstream(app.nats_client());
     js.send_publish(
         subject,

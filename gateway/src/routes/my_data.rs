@@ -26,7 +26,6 @@ use crate::auth::current_user;
 use crate::body::parse_json;
 use crate::error::ApiError;
 use crate::outbox;
-use crate::publish::command_subject;
 use crate::state::state;
 
 pub fn router() -> Router {
@@ -188,7 +187,7 @@ pub async fn delete_account(
         }));
     let mut queued = Vec::new();
     for command in commands {
-        let subject = command_subject(&state.prefix, &command);
+        let subject = state.prefix.command(&command);
         queued.push(outbox::enqueue(&mut tx, subject, command.command_id(), &command).await?);
     }
     sqlx::query(

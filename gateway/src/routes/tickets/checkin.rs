@@ -180,7 +180,7 @@ async fn queue_checked_in(
     admitted: &CheckinOut,
     event_id: Uuid,
     by: Uuid,
-) -> Result<crate::outbox::Queued, ApiError> {
+) -> Result<evently_runtime::outbox::OutboxRow, ApiError> {
     let event = evently_schemas::TicketCheckedIn {
         ticket_id: admitted.ticket_id,
         booking_id: admitted.booking_id,
