@@ -1,14 +1,16 @@
-//! Capacity changes: applied by the reservations consumer because they touch the same inventory
-//! row as bookings. A change applies only if the event is still at the version the editor read
-//! (optimistic locking) and no fewer seats remain than are sold or held.
+//! Changing an event's capacity (and its other fields with it): decided by the reservations
+//! consumer because it touches the same inventory row as bookings. A change applies only if the
+//! event is still at the version the editor read (optimistic locking) and no fewer seats remain
+//! than are sold, held or offered. Its outcome is kept with the inbox row and published again when
+//! the command comes a second time.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use evently_schemas::{ChangeCapacity, EventCapacityChanged, EventChanges};
-use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::Locked;
+use crate::reservations::engine::{State, locked};
+use crate::reservations::model::Locked;
 
 /// An accepted change, to write before commit.
 pub struct Accepted {
@@ -18,8 +20,21 @@ pub struct Accepted {
     pub changes: EventChanges,
 }
 
-/// Decides a capacity change against the locked event; on acceptance updates the batch's view.
-pub fn decide(
+pub fn decide(c: &ChangeCapacity, state: &mut State) -> anyhow::Result<()> {
+    let event = locked(&mut state.events, c.event_id)?;
+    let (outcome, accepted) = judge(event, c, state.now);
+    let stored = serde_json::to_value(&outcome).context("encoding a capacity outcome")?;
+    state
+        .effects
+        .outcomes
+        .push((outcome.command_id.clone(), stored));
+    state.effects.capacity.push(outcome);
+    state.effects.edits.extend(accepted);
+    Ok(())
+}
+
+/// Judges a capacity change against the locked event; on acceptance updates the batch's view.
+fn judge(
     locked: &mut Locked,
     command: &ChangeCapacity,
     now: DateTime<Utc>,
@@ -64,34 +79,4 @@ pub fn decide(
         occurred_at: now,
     };
     (outcome, accepted)
-}
-
-/// Writes an accepted change to the event's row (the inventory row is written with the batch).
-pub async fn write(tx: &mut Transaction<'_, Postgres>, a: &Accepted) -> anyhow::Result<()> {
-    let c = &a.changes;
-    sqlx::query(
-        "UPDATE events SET capacity = $2, version = $3, updated_at = now(), \
-         name = COALESCE($4, name), description = COALESCE($5, description), category = COALESCE($6, category), \
-         starts_at = COALESCE($7, starts_at), ends_at = COALESCE($8, ends_at), price_cents = COALESCE($9, price_cents), \
-         sales_start = COALESCE($10, sales_start), sales_end = COALESCE($11, sales_end), \
-         max_per_booking = COALESCE($12, max_per_booking), hold_minutes = COALESCE($13, hold_minutes) \
-         WHERE id = $1",
-    )
-    .bind(a.event_id)
-    .bind(a.capacity)
-    .bind(a.version)
-    .bind(&c.name)
-    .bind(&c.description)
-    .bind(&c.category)
-    .bind(c.starts_at)
-    .bind(c.ends_at)
-    .bind(c.price_cents)
-    .bind(c.sales_start)
-    .bind(c.sales_end)
-    .bind(c.max_per_booking)
-    .bind(c.hold_minutes)
-    .execute(&mut **tx)
-    .await
-    .context("updating the event")?;
-    Ok(())
 }

@@ -3,17 +3,12 @@
 //! after the hold expired, after a cancellation, twice, or for the wrong amount is recorded and
 //! refunded, never put on a seat. Either way the money is a `payments` row (and a `refunds` row).
 
-use std::collections::HashMap;
-
-use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use evently_schemas::{
-    BookingEvent, BookingSnapshot, BookingStatus, ConfirmPayment, PaymentEvent, PaymentSnapshot,
-    PaymentStatus,
+    BookingSnapshot, BookingStatus, ConfirmPayment, PaymentSnapshot, PaymentStatus,
 };
-use uuid::Uuid;
 
-use super::{Changes, Locked};
+use crate::reservations::engine::{State, locked};
 
 /// Why a payment cannot pay its booking, if it cannot.
 pub fn refusal(
@@ -34,34 +29,27 @@ pub fn refusal(
 }
 
 /// Applies a confirmed payment to its booking, or records it for a refund.
-pub fn confirm(
-    c: &ConfirmPayment,
-    now: DateTime<Utc>,
-    events: &mut HashMap<Uuid, Locked>,
-    bookings: &mut HashMap<Uuid, (BookingSnapshot, bool)>,
-    changes: &mut Changes,
-) -> anyhow::Result<()> {
-    let (booking, is_new) = bookings
+pub fn decide(c: &ConfirmPayment, state: &mut State) -> anyhow::Result<()> {
+    let now = state.now;
+    let tracked = state
+        .bookings
         .get_mut(&c.booking_id)
-        .with_context(|| format!("booking {} does not exist", c.booking_id))?;
-    let locked = events
-        .get_mut(&booking.event_id)
-        .with_context(|| format!("event {} does not exist", booking.event_id))?;
-    let reason = refusal(booking, c, now);
+        .ok_or_else(|| anyhow::anyhow!("booking {} does not exist", c.booking_id))?;
+    let event = locked(&mut state.events, tracked.value.event_id)?;
+    let reason = refusal(&tracked.value, c, now);
     if reason.is_none() {
-        locked.inventory.held = (locked.inventory.held - booking.quantity).max(0);
-        locked.inventory.sold += booking.quantity;
-        locked.touched = true;
+        let booking = tracked.change();
+        event.inventory.held = (event.inventory.held - booking.quantity).max(0);
+        event.inventory.sold += booking.quantity;
+        event.touched = true;
         booking.status = BookingStatus::Confirmed;
         booking.hold_expires_at = None;
         booking.updated_at = now;
-        changes.flow.booking_changed(booking.id, *is_new);
-        changes.events.push(BookingEvent {
-            booking: booking.clone(),
-            availability: Some(locked.inventory.availability()),
-            occurred_at: now,
-        });
+        state
+            .effects
+            .booking(booking, Some(event.inventory.availability()), now);
     }
+    let booking = &tracked.value;
     let payment = PaymentSnapshot {
         id: c.payment_id,
         booking_id: booking.id,
@@ -79,17 +67,14 @@ pub fn confirm(
         refund_reason: reason.map(str::to_owned),
     };
     tracing::info!(booking_id = %booking.id, payment_id = %payment.id, status = payment.status.as_str(), reason, "payment applied");
-    changes.flow.payments.push(payment.clone());
-    changes.flow.payment_events.push(PaymentEvent {
-        payment,
-        occurred_at: now,
-    });
+    state.effects.payments.push(payment);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn held(expires_in: i64) -> BookingSnapshot {
         let now = Utc::now();

@@ -1,54 +1,60 @@
-//! The allocation rules, free of I/O: given an event's rules and its inventory as locked for this
-//! batch, decide a reserve command or apply a cancellation. Commands are applied in stream order,
-//! so the first accepted is the first served.
+//! Reserving seats: the allocation rules. Commands are decided in stream order, so the first
+//! accepted is the first served; nobody waiting may be passed by a newcomer. A reserve whose
+//! booking exists already was applied before and is replayed. A sold-out reserve that asked for
+//! it joins the waitlist, unless its user already waits for the event.
 
 use chrono::{DateTime, Utc};
-use evently_schemas::{Availability, BookingSnapshot, BookingStatus, RejectReason, ReserveSeats};
+use evently_schemas::waitlist::entry_id_for_booking;
+use evently_schemas::{
+    BookingSnapshot, BookingStatus, RejectReason, ReserveSeats, WaitlistEntrySnapshot,
+    WaitlistStatus,
+};
 
-/// What the allocation needs to know about an event.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    pub active: bool,
-    pub sales_start: Option<DateTime<Utc>>,
-    pub sales_end: Option<DateTime<Utc>>,
-    pub ends_at: DateTime<Utc>,
-    pub max_per_booking: i32,
-    pub price_cents: i64,
-    pub currency: String,
-    /// How long a paid booking holds its seats unpaid.
-    pub hold_minutes: i32,
-}
+use crate::reservations::engine::{Replay, State, locked};
+use crate::reservations::model::{Inventory, Rules, Tracked};
 
-/// An event's seat counts, as locked for the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Inventory {
-    pub capacity: i32,
-    pub sold: i32,
-    pub held: i32,
-    /// Seats held for open waitlist offers.
-    pub offered: i32,
-    /// Waitlist entries waiting: while any wait, freed seats are theirs, not a newcomer's.
-    pub waiting: i64,
-}
-
-impl Inventory {
-    pub fn available(&self) -> i32 {
-        (self.capacity - self.sold - self.held - self.offered).max(0)
+pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
+    if state.bookings.contains_key(&c.booking_id) {
+        state.effects.replays.push(Replay::Booking(c.booking_id));
+        return Ok(());
     }
-
-    pub fn availability(&self) -> Availability {
-        Availability {
-            capacity: self.capacity,
-            sold: self.sold,
-            held: self.held,
-            available: self.available(),
-            offered: self.offered,
+    let now = state.now;
+    let event = locked(&mut state.events, c.event_id)?;
+    let mut booking = allocate(&event.rules, &mut event.inventory, c, now);
+    event.touched = true;
+    if booking.status == BookingStatus::Waitlisted {
+        if state.active.contains(&(booking.event_id, booking.user_id)) {
+            booking.status = BookingStatus::Rejected;
+            booking.reason = Some(RejectReason::SoldOut);
+        } else {
+            event.inventory.waiting += 1;
+            let entry = WaitlistEntrySnapshot {
+                id: entry_id_for_booking(booking.id),
+                event_id: booking.event_id,
+                user_id: booking.user_id,
+                quantity: booking.quantity,
+                status: WaitlistStatus::Waiting,
+                position: 0,
+                offer_expires_at: None,
+                booking_id: Some(booking.id),
+                created_at: now,
+                updated_at: now,
+            };
+            let availability = event.inventory.availability();
+            state.effects.booking(&booking, Some(availability), now);
+            state.bookings.insert(booking.id, Tracked::created(booking));
+            state.entry_changed(entry);
+            return Ok(());
         }
     }
+    let availability = event.inventory.availability();
+    state.effects.booking(&booking, Some(availability), now);
+    state.bookings.insert(booking.id, Tracked::created(booking));
+    Ok(())
 }
 
 /// Decides a reserve command and takes its seats from `inventory` when it is confirmed.
-pub fn reserve(
+pub fn allocate(
     rules: &Rules,
     inventory: &mut Inventory,
     command: &ReserveSeats,
@@ -99,29 +105,10 @@ pub fn reserve(
     }
 }
 
-/// Cancels a booking, giving its seats back. Returns whether anything changed.
-pub fn cancel(
-    inventory: &mut Inventory,
-    booking: &mut BookingSnapshot,
-    now: DateTime<Utc>,
-) -> bool {
-    match booking.status {
-        BookingStatus::Confirmed => inventory.sold -= booking.quantity,
-        BookingStatus::Held => inventory.held -= booking.quantity,
-        BookingStatus::Waitlisted => {}
-        _ => return false,
-    }
-    inventory.sold = inventory.sold.max(0);
-    inventory.held = inventory.held.max(0);
-    booking.status = BookingStatus::Cancelled;
-    booking.hold_expires_at = None;
-    booking.updated_at = now;
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reservations::commands::cancel::release;
     use uuid::Uuid;
 
     fn rules() -> Rules {
@@ -159,7 +146,7 @@ mod tests {
         let now = Utc::now();
         let decided: Vec<_> = [2, 2, 2, 1]
             .into_iter()
-            .map(|q| reserve(&rules(), &mut inv, &command(q, false), now))
+            .map(|q| allocate(&rules(), &mut inv, &command(q, false), now))
             .collect();
         let statuses: Vec<_> = decided.iter().map(|b| b.status).collect();
         use BookingStatus::*;
@@ -188,7 +175,7 @@ mod tests {
             ..rules()
         };
         let now = Utc::now();
-        let b = reserve(&paid, &mut inv, &command(2, false), now);
+        let b = allocate(&paid, &mut inv, &command(2, false), now);
         assert_eq!(b.status, BookingStatus::Held);
         assert_eq!(b.amount_cents, 5000);
         assert_eq!(b.hold_expires_at, Some(now + chrono::Duration::minutes(10)));
@@ -204,12 +191,12 @@ mod tests {
             waiting: 1,
             ..Default::default()
         };
-        let b = reserve(&rules(), &mut inv, &command(1, false), Utc::now());
+        let b = allocate(&rules(), &mut inv, &command(1, false), Utc::now());
         assert_eq!(b.reason, Some(RejectReason::SoldOut));
-        let b = reserve(&rules(), &mut inv, &command(1, true), Utc::now());
+        let b = allocate(&rules(), &mut inv, &command(1, true), Utc::now());
         assert_eq!(b.status, BookingStatus::Waitlisted);
         inv.waiting = 0;
-        let b = reserve(&rules(), &mut inv, &command(1, false), Utc::now());
+        let b = allocate(&rules(), &mut inv, &command(1, false), Utc::now());
         assert_eq!(b.status, BookingStatus::Confirmed);
         assert_eq!(inv.available(), 0);
     }
@@ -222,7 +209,7 @@ mod tests {
             held: 0,
             ..Default::default()
         };
-        let b = reserve(&rules(), &mut inv, &command(1, true), Utc::now());
+        let b = allocate(&rules(), &mut inv, &command(1, true), Utc::now());
         assert_eq!(b.status, BookingStatus::Waitlisted);
         assert_eq!(inv.sold, 1);
     }
@@ -237,9 +224,9 @@ mod tests {
         };
         let mut closed = rules();
         closed.sales_end = Some(Utc::now() - chrono::Duration::minutes(1));
-        let b = reserve(&closed, &mut inv, &command(1, false), Utc::now());
+        let b = allocate(&closed, &mut inv, &command(1, false), Utc::now());
         assert_eq!(b.reason, Some(RejectReason::SalesClosed));
-        let b = reserve(&rules(), &mut inv, &command(5, false), Utc::now());
+        let b = allocate(&rules(), &mut inv, &command(5, false), Utc::now());
         assert_eq!(b.reason, Some(RejectReason::ExceedsMaxPerBooking));
         assert_eq!(inv.sold, 0);
     }
@@ -253,11 +240,11 @@ mod tests {
             ..Default::default()
         };
         let now = Utc::now();
-        let mut b = reserve(&rules(), &mut inv, &command(3, false), now);
+        let mut b = allocate(&rules(), &mut inv, &command(3, false), now);
         assert_eq!(inv.available(), 0);
-        assert!(cancel(&mut inv, &mut b, now));
+        assert!(release(&mut inv, &mut b, now));
         assert_eq!((inv.available(), b.status), (3, BookingStatus::Cancelled));
-        assert!(!cancel(&mut inv, &mut b, now));
+        assert!(!release(&mut inv, &mut b, now));
         assert_eq!(inv.available(), 3);
     }
 }

@@ -1,0 +1,71 @@
+//! Cancelling a booking: its seats go back (to the waitlist first, by the waitlist consumer), a
+//! waitlisted booking's entry leaves the queue, and a paid booking's payments are refunded. A
+//! booking already ended is replayed, not changed.
+
+use chrono::{DateTime, Utc};
+use evently_schemas::{BookingSnapshot, BookingStatus, CancelBooking};
+
+use super::leave_waitlist;
+use crate::reservations::engine::{Replay, State, locked};
+use crate::reservations::model::Inventory;
+
+pub fn decide(c: &CancelBooking, state: &mut State) -> anyhow::Result<()> {
+    let now = state.now;
+    let tracked = state
+        .bookings
+        .get_mut(&c.booking_id)
+        .ok_or_else(|| anyhow::anyhow!("booking {} does not exist", c.booking_id))?;
+    let event = locked(&mut state.events, tracked.value.event_id)?;
+    let before = tracked.value.status;
+    if !is_active(before) {
+        state.effects.replays.push(Replay::Booking(c.booking_id));
+        return Ok(());
+    }
+    let booking = tracked.change();
+    release(&mut event.inventory, booking, now);
+    event.touched = true;
+    state
+        .effects
+        .booking(booking, Some(event.inventory.availability()), now);
+    match before {
+        BookingStatus::Waitlisted => {
+            if let Some(entry) = state.entry_of_booking(c.booking_id) {
+                leave_waitlist::left(entry, state)?;
+            }
+        }
+        BookingStatus::Confirmed => state
+            .effects
+            .refunds
+            .push((c.booking_id, "booking_cancelled")),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether a booking in this status can still be cancelled.
+pub fn is_active(status: BookingStatus) -> bool {
+    matches!(
+        status,
+        BookingStatus::Confirmed | BookingStatus::Held | BookingStatus::Waitlisted
+    )
+}
+
+/// Cancels a booking, giving its seats back. Returns whether anything changed.
+pub fn release(
+    inventory: &mut Inventory,
+    booking: &mut BookingSnapshot,
+    now: DateTime<Utc>,
+) -> bool {
+    match booking.status {
+        BookingStatus::Confirmed => inventory.sold -= booking.quantity,
+        BookingStatus::Held => inventory.held -= booking.quantity,
+        BookingStatus::Waitlisted => {}
+        _ => return false,
+    }
+    inventory.sold = inventory.sold.max(0);
+    inventory.held = inventory.held.max(0);
+    booking.status = BookingStatus::Cancelled;
+    booking.hold_expires_at = None;
+    booking.updated_at = now;
+    true
+}

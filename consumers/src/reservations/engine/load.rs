@@ -1,0 +1,216 @@
+//! Locking what a batch's fresh commands need, always in the same order: the events' inventory
+//! rows (by event id), the bookings the commands name, the bookings of event-cancellation rounds,
+//! the waitlist entries the commands name or that hang off those bookings and events, then the
+//! bookings those entries link to (each query by id). Nothing else writes these rows' seats, and
+//! the fixed order keeps two batches from deadlocking.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use evently_runtime::db::{BOOKING_COLUMNS, BookingRow};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use super::State;
+use crate::reservations::commands::cancel_event::ROUND_SIZE;
+use crate::reservations::model::{Inventory, Locked, Rules, Tracked};
+use crate::waitlist::entries::{self, ENTRY_COLUMNS, EntryRow};
+
+/// What the fresh commands of a batch need locked (see `commands::needs`).
+#[derive(Default)]
+pub struct Needs {
+    pub events: BTreeSet<Uuid>,
+    pub bookings: Vec<Uuid>,
+    pub entries: Vec<Uuid>,
+    /// Bookings being cancelled: their waitlist entries.
+    pub entries_of_bookings: Vec<Uuid>,
+    /// `(event, user)` pairs that may join a waitlist: their active entries.
+    pub joiners: Vec<(Uuid, Uuid)>,
+    /// Event-cancellation rounds, `(command id, event id)`: the next bookings to cancel and the
+    /// event's active entries.
+    pub rounds: Vec<(String, Uuid)>,
+}
+
+/// Locks and loads everything in `needs` into `state`.
+pub async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    needs: &Needs,
+    state: &mut State,
+) -> anyhow::Result<()> {
+    lock_events(tx, needs, state).await?;
+    let rows = bookings(tx, &needs.bookings).await?;
+    keep_bookings(state, rows);
+    let mut round_events = Vec::new();
+    for (command_id, event_id) in &needs.rounds {
+        let rows: Vec<BookingRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.event_id = $1 \
+             AND b.status IN ('confirmed', 'held', 'waitlisted') ORDER BY b.id LIMIT $2 FOR UPDATE"
+        )))
+        .bind(event_id)
+        .bind(ROUND_SIZE)
+        .fetch_all(&mut **tx)
+        .await
+        .context("loading an event's bookings to cancel")?;
+        state
+            .rounds
+            .insert(command_id.clone(), rows.iter().map(|r| r.id).collect());
+        keep_bookings(state, rows);
+        round_events.push(*event_id);
+    }
+    let mut rows = entries::load(tx, &needs.entries).await?;
+    rows.extend(
+        entries_where(tx, "w.booking_id = ANY($1)", &needs.entries_of_bookings)
+            .await
+            .context("loading the entries of cancelled bookings")?,
+    );
+    rows.extend(
+        entries_where(
+            tx,
+            "w.event_id = ANY($1) AND w.status IN ('waiting', 'offered')",
+            &round_events,
+        )
+        .await
+        .context("loading a cancelled event's waitlist")?,
+    );
+    let linked: Vec<Uuid> = rows
+        .iter()
+        .filter_map(|r| r.booking_id)
+        .filter(|b| !state.bookings.contains_key(b))
+        .collect();
+    let linked = bookings(tx, &linked).await?;
+    keep_bookings(state, linked);
+    for row in rows {
+        let entry = row.snapshot();
+        if entry.status.is_active() {
+            state.active.insert((entry.event_id, entry.user_id));
+        }
+        state
+            .entries
+            .entry(entry.id)
+            .or_insert_with(|| Tracked::loaded(entry));
+    }
+    if !needs.joiners.is_empty() {
+        let (events, users): (Vec<Uuid>, Vec<Uuid>) = needs.joiners.iter().copied().unzip();
+        let active: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "SELECT w.event_id, w.user_id FROM waitlist_entries w \
+             JOIN unnest($1::uuid[], $2::uuid[]) AS u(event_id, user_id) ON u.event_id = w.event_id AND u.user_id = w.user_id \
+             WHERE w.status IN ('waiting', 'offered')",
+        )
+        .bind(&events)
+        .bind(&users)
+        .fetch_all(&mut **tx)
+        .await
+        .context("loading active waitlist entries")?;
+        state.active.extend(active);
+    }
+    Ok(())
+}
+
+fn keep_bookings(state: &mut State, rows: Vec<BookingRow>) {
+    for row in rows {
+        state
+            .bookings
+            .entry(row.id)
+            .or_insert_with(|| Tracked::loaded(row.snapshot()));
+    }
+}
+
+async fn bookings(
+    tx: &mut Transaction<'_, Postgres>,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<BookingRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLUMNS} FROM bookings b WHERE b.id = ANY($1) ORDER BY b.id FOR UPDATE"
+    )))
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await
+    .context("loading bookings")
+}
+
+async fn entries_where(
+    tx: &mut Transaction<'_, Postgres>,
+    condition: &'static str,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<EntryRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} FROM waitlist_entries w WHERE {condition} ORDER BY w.id FOR UPDATE"
+    )))
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    event_id: Uuid,
+    capacity: i32,
+    sold: i32,
+    held: i32,
+    offered: i32,
+    waiting: i64,
+    hold_minutes: i32,
+    status: String,
+    sales_start: Option<DateTime<Utc>>,
+    sales_end: Option<DateTime<Utc>>,
+    ends_at: DateTime<Utc>,
+    max_per_booking: i32,
+    price_cents: i64,
+    currency: String,
+    version: i32,
+}
+
+/// Locks the inventory rows of every event the commands touch, once, in event-id order.
+async fn lock_events(
+    tx: &mut Transaction<'_, Postgres>,
+    needs: &Needs,
+    state: &mut State,
+) -> anyhow::Result<()> {
+    if needs.events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = needs.events.iter().copied().collect();
+    let rows: Vec<LockedRow> = sqlx::query_as(
+        "SELECT i.event_id, i.capacity, i.sold, i.held, i.offered, e.hold_minutes, e.status, e.sales_start, \
+         e.sales_end, e.ends_at, e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version, \
+         (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = i.event_id AND w.status = 'waiting') AS waiting \
+         FROM inventory i JOIN events e ON e.id = i.event_id \
+         WHERE i.event_id = ANY($1) ORDER BY i.event_id FOR UPDATE OF i",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .context("locking inventory")?;
+    for r in rows {
+        let locked = Locked {
+            rules: Rules {
+                active: r.status == "active",
+                sales_start: r.sales_start,
+                sales_end: r.sales_end,
+                ends_at: r.ends_at,
+                max_per_booking: r.max_per_booking,
+                price_cents: r.price_cents,
+                currency: r.currency.trim_end().to_owned(),
+                hold_minutes: r.hold_minutes,
+            },
+            inventory: Inventory {
+                capacity: r.capacity,
+                sold: r.sold,
+                held: r.held,
+                offered: r.offered,
+                waiting: r.waiting,
+            },
+            version: r.version,
+            touched: false,
+        };
+        state.events.insert(r.event_id, locked);
+    }
+    Ok(())
+}
