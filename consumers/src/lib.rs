@@ -6,6 +6,7 @@ pub mod lease;
 pub mod notifications;
 pub mod publish;
 pub mod reservations;
+pub mod retention;
 pub mod runner;
 pub mod status;
 pub mod sweeper;
@@ -107,7 +108,11 @@ pub fn spawn(
                 ));
             }
             analytics::NAME => {
-                let handler = analytics::Analytics::new(pool.clone(), config.prefix.clone());
+                let handler = analytics::Analytics::new(
+                    pool.clone(),
+                    config.prefix.clone(),
+                    Some(settings.retention.inbox()),
+                );
                 set.spawn(runner::run(
                     js.clone(),
                     config.clone(),
@@ -124,6 +129,8 @@ pub fn spawn(
                     interval: Duration::from_millis(settings.payments.sweep_interval_ms),
                     batch: settings.payments.sweep_batch,
                     reminder_minutes: settings.waitlist.reminder_minutes,
+                    retention: settings.retention,
+                    last_prune: std::sync::Mutex::new(None),
                 };
                 set.spawn(sweeper.run(shutdown.clone()));
             }

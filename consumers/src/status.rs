@@ -38,12 +38,13 @@ pub struct ConsumerStatus {
     pub waiting: usize,
 }
 
-/// Reads every stream of `prefix` (`<PREFIX>_CMD`, `_EVT`, `_DLQ`) and its consumers.
+/// Reads every stream of `prefix` (`<PREFIX>_CMD`, `_EVT`, `_NTF`, `_DLQ`) and its consumers.
 pub async fn read(js: &jetstream::Context, prefix: &Prefix) -> anyhow::Result<Vec<StreamStatus>> {
     let mut out = Vec::new();
     for name in [
         prefix.cmd_stream(),
         prefix.evt_stream(),
+        prefix.ntf_stream(),
         prefix.dlq_stream(),
     ] {
         let mut stream = js

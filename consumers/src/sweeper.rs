@@ -7,7 +7,8 @@
 //! and the consumer re-checks the state under its lock. It also makes the provider refunds that
 //! the reservations consumer recorded (`refunds` without `refunded_at`), with the refund's key as
 //! the provider's idempotency key, and publishes the outbox rows the gateway could not (check-ins
-//! while NATS was away). Nothing is kept in memory: a restart loses no timer.
+//! while NATS was away), and every [`PRUNE_INTERVAL`] deletes what the retention settings no
+//! longer keep ([`crate::retention`]). Nothing is kept in memory: a restart loses no timer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,11 +18,13 @@ use async_nats::jetstream;
 use chrono::{DateTime, Utc};
 use evently_runtime::outbox::OutboxRow;
 use evently_runtime::payments::{PaymentProvider, RefundRequest};
+use evently_runtime::retention::RetentionSettings;
 use evently_schemas::{BookingCommand, ExpireHold, ExpireOffer, Prefix, WaitlistEvent};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::retention::{PRUNE_INTERVAL, Pruned};
 use crate::waitlist::entries::{ENTRY_COLUMNS, EntryRow};
 
 pub const NAME: &str = "sweeper";
@@ -38,6 +41,8 @@ pub struct Swept {
     pub refunds: usize,
     /// Outbox rows published.
     pub relayed: usize,
+    /// Rows deleted by the retention rules (on the passes that prune).
+    pub pruned: Pruned,
 }
 
 pub struct Sweeper {
@@ -49,6 +54,9 @@ pub struct Sweeper {
     pub batch: i64,
     /// How long before an offer expires its holder is reminded, in minutes.
     pub reminder_minutes: i64,
+    pub retention: RetentionSettings,
+    /// When this instance last pruned (`None`: not yet).
+    pub last_prune: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Sweeper {
@@ -65,8 +73,18 @@ impl Sweeper {
                     offers,
                     refunds,
                     relayed,
-                }) if holds + offers + refunds + relayed > 0 => {
-                    tracing::info!(holds, offers, refunds, relayed, "swept");
+                    pruned,
+                }) if holds + offers + refunds + relayed > 0 || pruned.total() > 0 => {
+                    tracing::info!(
+                        holds,
+                        offers,
+                        refunds,
+                        relayed,
+                        inbox_pruned = pruned.inbox,
+                        notifications_pruned = pruned.notifications,
+                        lapsed_holds_pruned = pruned.holds,
+                        "swept"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = format!("{e:#}"), "sweep failed; retrying"),
@@ -81,19 +99,42 @@ impl Sweeper {
     }
 
     /// One pass: due holds, due offers, reminders of offers about to expire, pending refunds,
-    /// outbox rows left unpublished.
+    /// outbox rows left unpublished, and, when [`PRUNE_INTERVAL`] has passed, the retention rules.
     pub async fn sweep(&self) -> anyhow::Result<Swept> {
         let holds = self.expire_holds().await?;
         let offers = self.expire_offers().await?;
         self.remind_offers().await?;
         let refunds = self.refund().await?;
         let relayed = self.relay_outbox().await?;
+        let pruned = if self.prune_due() {
+            self.prune().await?
+        } else {
+            Pruned::default()
+        };
         Ok(Swept {
             holds,
             offers,
             refunds,
             relayed,
+            pruned,
         })
+    }
+
+    /// Deletes what the retention settings no longer keep, now.
+    pub async fn prune(&self) -> anyhow::Result<Pruned> {
+        crate::retention::prune(&self.pool, &self.retention, self.batch.max(1000)).await
+    }
+
+    /// Whether this pass prunes; if so, the next one is [`PRUNE_INTERVAL`] away.
+    fn prune_due(&self) -> bool {
+        let Ok(mut last) = self.last_prune.lock() else {
+            return false;
+        };
+        let due = last.is_none_or(|at| at.elapsed() >= PRUNE_INTERVAL);
+        if due {
+            *last = Some(std::time::Instant::now());
+        }
+        due
     }
 
     /// Publishes the outbox rows older than [`OUTBOX_GRACE`] (the gateway publishes each at once;

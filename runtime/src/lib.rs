@@ -10,6 +10,7 @@ pub mod notify_settings;
 pub mod outbox;
 pub mod payments;
 pub mod push_policy;
+pub mod retention;
 pub mod settings;
 pub mod telemetry;
 pub mod tickets;

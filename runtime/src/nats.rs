@@ -26,6 +26,10 @@ const STREAMS: &[Definition] = &[
         text: include_str!("../../nats/streams/EVENTLY_EVT.json"),
     },
     Definition {
+        file: "nats/streams/EVENTLY_NTF.json",
+        text: include_str!("../../nats/streams/EVENTLY_NTF.json"),
+    },
+    Definition {
         file: "nats/streams/EVENTLY_DLQ.json",
         text: include_str!("../../nats/streams/EVENTLY_DLQ.json"),
     },
@@ -142,11 +146,39 @@ pub fn consumer_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// Before `EVENTLY_EVT` is narrowed to its own subjects: an event stream declared before
+/// `EVENTLY_NTF` existed (`<prefix>.evt.>`) holds `notification.sent` messages forever; they are
+/// purged from it, so the narrowed stream keeps only domain events. Nothing to do on a new
+/// deployment or once done.
+async fn move_notifications_out(js: &jetstream::Context, prefix: &Prefix) -> anyhow::Result<()> {
+    let Ok(mut stream) = js.get_stream(prefix.evt_stream()).await else {
+        return Ok(());
+    };
+    let everything = format!("{prefix}.evt.>");
+    let info = stream.info().await.context("reading the event stream")?;
+    if !info.config.subjects.contains(&everything) {
+        return Ok(());
+    }
+    let purged = stream
+        .purge()
+        .filter(format!("{prefix}.evt.notification.>"))
+        .await
+        .context("purging notification.sent from the event stream")?;
+    tracing::info!(
+        purged = purged.purged,
+        "notification.sent moved out of the event stream"
+    );
+    Ok(())
+}
+
 /// Creates or updates every stream and durable consumer.
 pub async fn apply(js: &jetstream::Context, settings: &Settings) -> anyhow::Result<()> {
     let prefix = settings.prefix()?;
     for config in stream_configs(&prefix, settings.nats_replicas)? {
         let name = config.name.clone();
+        if name == prefix.evt_stream() {
+            move_notifications_out(js, &prefix).await?;
+        }
         // A cluster that has just started (electing its meta leader, placing the replicas) can
         // leave the request unanswered for a while: asked again, for at most a minute (creating
         // or updating a stream to the same definition is idempotent).
@@ -194,10 +226,21 @@ mod tests {
         let prefix = Prefix::new("t1").expect("valid");
         let streams = stream_configs(&prefix, 3).expect("streams parse");
         let names: Vec<_> = streams.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["T1_CMD", "T1_EVT", "T1_DLQ"]);
+        assert_eq!(names, ["T1_CMD", "T1_EVT", "T1_NTF", "T1_DLQ"]);
         assert!(streams.iter().all(|s| s.num_replicas == 3));
         assert_eq!(streams[0].subjects, ["t1.cmd.>"]);
         assert!(streams[0].duplicate_window >= Duration::from_secs(600));
+        // The event stream and the notification stream do not overlap (JetStream refuses that),
+        // and the domain events are kept for a bounded time.
+        assert!(
+            streams[1]
+                .subjects
+                .iter()
+                .all(|s| !s.contains("notification"))
+        );
+        assert_eq!(streams[2].subjects, ["t1.evt.notification.>"]);
+        assert!(streams[1].max_age >= Duration::from_secs(365 * 86_400));
+        assert!(streams[2].max_age <= Duration::from_secs(7 * 86_400));
         for name in consumer_names() {
             let (stream, config) = consumer_config(&prefix, name, None).expect("consumer parses");
             assert!(stream.starts_with("T1_"));

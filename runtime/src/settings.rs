@@ -75,6 +75,10 @@ pub struct Settings {
     #[serde(default)]
     pub tickets: crate::tickets::TicketSettings,
     pub notifications: crate::notify_settings::NotificationSettings,
+    /// How long inbox rows, notification history and lapsed holds are kept
+    /// (`EVENTLY_RETENTION__*`).
+    #[serde(default)]
+    pub retention: crate::retention::RetentionSettings,
     /// The built web app the gateway serves at `/` (`EVENTLY_WEB_DIR`; relative to the working
     /// directory).
     pub web_dir: PathBuf,
@@ -209,6 +213,7 @@ impl Default for Settings {
             waitlist: WaitlistSettings::default(),
             tickets: crate::tickets::TicketSettings::default(),
             notifications: Default::default(),
+            retention: Default::default(),
             web_dir: PathBuf::from("web/dist"),
             public_url: None,
         }
@@ -302,6 +307,7 @@ impl Settings {
             bail!("EVENTLY_NATS_REPLICAS must be between 1 and 5");
         }
         self.tickets.validate()?;
+        self.retention.validate()?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

@@ -59,6 +59,11 @@ impl Prefix {
         format!("{}_EVT", self.stream_prefix())
     }
 
+    /// The stream of `notification.sent` events, kept a short time (not for replay).
+    pub fn ntf_stream(&self) -> String {
+        format!("{}_NTF", self.stream_prefix())
+    }
+
     pub fn dlq_stream(&self) -> String {
         format!("{}_DLQ", self.stream_prefix())
     }

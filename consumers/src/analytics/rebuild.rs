@@ -59,7 +59,8 @@ pub async fn rebuild(
     }
     let mut messages = stream
         .create_consumer(OrderedConfig {
-            filter_subject: format!("{prefix}.evt.>"),
+            // Every subject: the stream holds domain events only (`notification.sent` is in
+            // `EVENTLY_NTF`).
             deliver_policy: DeliverPolicy::All,
             ..Default::default()
         })
@@ -69,7 +70,7 @@ pub async fn rebuild(
         .await
         .context("reading the event stream")?
         .ready_chunks(batch_size.max(1));
-    let handler = Analytics::new(pool.clone(), prefix.clone());
+    let handler = Analytics::new(pool.clone(), prefix.clone(), None);
     let mut done = false;
     while !done {
         let chunk = tokio::time::timeout(Duration::from_secs(30), messages.next())

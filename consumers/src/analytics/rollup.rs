@@ -92,6 +92,21 @@ pub enum Fact {
     Ignored,
 }
 
+impl Fact {
+    /// Whether this is a copy of a fact decided before `horizon` (the inbox retention ago), which
+    /// was counted when it was decided: a rejection whose booking was last changed before it. A
+    /// republished rejection carries its stored booking, so its `updated_at` is the decision's
+    /// time, whenever the copy is sent.
+    pub fn is_stale_copy(&self, horizon: DateTime<Utc>) -> bool {
+        match self {
+            Fact::Booking(e) => {
+                e.booking.status == BookingStatus::Rejected && e.booking.updated_at < horizon
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Per-event increments of a batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Totals {
@@ -347,6 +362,29 @@ mod tests {
             ),
         ]);
         assert!(rollup.hourly.values().all(|(_, c)| *c == Counts::default()));
+    }
+
+    #[test]
+    fn only_a_rejection_decided_before_the_horizon_is_a_stale_copy() {
+        let horizon: DateTime<Utc> = "2026-02-01T00:00:00Z".parse().expect("time");
+        let old = event(
+            Uuid::new_v4(),
+            BookingStatus::Rejected,
+            "2026-01-01T10:00:00Z",
+        );
+        let recent = event(
+            Uuid::new_v4(),
+            BookingStatus::Rejected,
+            "2026-02-02T10:00:00Z",
+        );
+        let old_confirmed = event(
+            Uuid::new_v4(),
+            BookingStatus::Confirmed,
+            "2026-01-01T10:00:00Z",
+        );
+        assert!(old.is_stale_copy(horizon));
+        assert!(!recent.is_stale_copy(horizon));
+        assert!(!old_confirmed.is_stale_copy(horizon));
     }
 
     #[test]

@@ -219,12 +219,18 @@ impl Tickets {
                     if booking.status == "confirmed" && seen.insert(booking.id) {
                         add_tickets(&mut new, booking, &self.keys, issued_at);
                     }
-                    publish.issued.push(item.booking_id);
                 }
                 Kind::Void => publish.voided.push(item.booking_id),
             }
         }
-        insert_tickets(&mut tx, new).await?;
+        // A fresh message announces only the tickets it issued: one whose seats had their
+        // tickets already (a copy republished after its inbox row was pruned) announces nothing,
+        // so `TicketsIssued` is never counted twice downstream. A redelivery of a message
+        // applied before (its inbox row is there) announces them again, above.
+        let inserted = insert_tickets(&mut tx, new).await?;
+        publish
+            .issued
+            .extend(seen.into_iter().filter(|b| inserted.contains(b)));
         let fresh_void: Vec<Uuid> = items
             .iter()
             .filter(|i| i.kind == Kind::Void && fresh.contains(&i.inbox_id))
@@ -303,10 +309,13 @@ fn add_tickets(
 }
 
 /// One multi-row insert of the batch's tickets, numbered from the sequence. Existing seats are
-/// left as they are.
-async fn insert_tickets(tx: &mut Transaction<'_, Postgres>, new: NewTickets) -> anyhow::Result<()> {
+/// left as they are. Returns the bookings that got a ticket.
+async fn insert_tickets(
+    tx: &mut Transaction<'_, Postgres>,
+    new: NewTickets,
+) -> anyhow::Result<HashSet<Uuid>> {
     if new.id.is_empty() {
-        return Ok(());
+        return Ok(HashSet::new());
     }
     let sequence: Vec<i64> =
         sqlx::query_scalar("SELECT nextval('ticket_number_seq') FROM generate_series(1, $1)")
@@ -318,7 +327,7 @@ async fn insert_tickets(tx: &mut Transaction<'_, Postgres>, new: NewTickets) -> 
         .into_iter()
         .map(|n| number::from_sequence(u64::try_from(n).unwrap_or_default()))
         .collect();
-    let inserted = sqlx::query(
+    let inserted: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO tickets (id, booking_id, event_id, user_id, seat_index, ticket_number, \
          qr_payload, key_id, issued_at) \
          SELECT u.id, u.booking_id, u.event_id, u.user_id, u.seat_index, u.ticket_number, \
@@ -326,7 +335,7 @@ async fn insert_tickets(tx: &mut Transaction<'_, Postgres>, new: NewTickets) -> 
          FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::text[]) \
          AS u(id, booking_id, event_id, user_id, seat_index, ticket_number, qr_payload) \
          ORDER BY u.booking_id, u.seat_index \
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING RETURNING booking_id",
     )
     .bind(&new.id)
     .bind(&new.booking_id)
@@ -337,10 +346,9 @@ async fn insert_tickets(tx: &mut Transaction<'_, Postgres>, new: NewTickets) -> 
     .bind(&new.qr_payload)
     .bind(&new.key_id)
     .bind(new.issued_at)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
-    .context("inserting tickets")?
-    .rows_affected();
-    metrics::counter!("evently_tickets_issued_total").increment(inserted);
-    Ok(())
+    .context("inserting tickets")?;
+    metrics::counter!("evently_tickets_issued_total").increment(inserted.len() as u64);
+    Ok(inserted.into_iter().collect())
 }

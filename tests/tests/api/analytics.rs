@@ -245,7 +245,7 @@ async fn a_redelivered_event_changes_no_figure() {
         ..Default::default()
     })
     .await;
-    let handler = Analytics::new(app.pool.clone(), app.prefix.clone());
+    let handler = Analytics::new(app.pool.clone(), app.prefix.clone(), None);
     let (event_id, booking) = (Uuid::now_v7(), Uuid::now_v7());
     let confirmed = incoming(
         &app,

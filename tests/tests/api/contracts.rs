@@ -77,6 +77,7 @@ async fn every_message_of_a_run_matches_its_published_json_schema() {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut all = messages(&app, &app.prefix.cmd_stream()).await;
     all.extend(messages(&app, &app.prefix.evt_stream()).await);
+    all.extend(messages(&app, &app.prefix.ntf_stream()).await);
     for (subject, payload) in &all {
         let file = evently_schemas::json_schema::schema_file_for(subject)
             .unwrap_or_else(|| panic!("no schema is published for {subject}"));

@@ -16,6 +16,7 @@ mod notifications;
 mod operations;
 mod payments;
 mod push_safety;
+mod retention;
 mod security;
 mod text_input;
 mod tickets;
