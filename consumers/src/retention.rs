@@ -11,9 +11,8 @@
 //!   `Idempotency-Key`, which a reserve command meets with its booking id, not an inbox row). The
 //!   first three are over long before 35 days. The fourth can happen at any age, and is met by
 //!   each consumer's domain keys, not by the inbox (README, Operating it: Retention).
-//!   `reservations`' payment commands (`<payment id>.pay`) keep their rows: a payment applied
-//!   again would find its booking paid and record a refund; there is one row per payment, so they
-//!   grow with what was sold.
+//!   A payment command's own guard is its payment id, the payments table's key: a payment
+//!   already recorded is replayed, never decided again.
 //! - **In-app notifications** older than `EVENTLY_RETENTION__NOTIFICATION_DAYS` (180). Their
 //!   ledger rows (`notification_deliveries`, no text) stay: they are what keeps a domain event
 //!   that comes back from being told twice.
@@ -49,8 +48,7 @@ impl Pruned {
 
 const INBOX: &str = "DELETE FROM processed_messages WHERE ctid = ANY(ARRAY( \
      SELECT ctid FROM processed_messages \
-     WHERE processed_at < now() - make_interval(days => $1) \
-     AND NOT (consumer = 'reservations' AND message_id LIKE '%.pay') LIMIT $2))";
+     WHERE processed_at < now() - make_interval(days => $1) LIMIT $2))";
 
 const NOTIFICATIONS: &str = "DELETE FROM notifications WHERE ctid = ANY(ARRAY( \
      SELECT ctid FROM notifications WHERE created_at < now() - make_interval(days => $1) LIMIT $2))";

@@ -1,14 +1,15 @@
 //! Confirming a payment: only this consumer moves a booking from `held` to `confirmed`. A payment
 //! for a hold that is still open confirms it (`held -= q`, `sold += q`); a payment that comes
 //! after the hold expired, after a cancellation, twice, or for the wrong amount is recorded and
-//! refunded, never put on a seat. Either way the money is a `payments` row (and a `refunds` row).
+//! refunded, never put on a seat. Either way the money is a `payments` row (and a `refunds` row),
+//! decided once: a payment already recorded is replayed.
 
 use chrono::{DateTime, Utc};
 use evently_schemas::{
     BookingSnapshot, BookingStatus, ConfirmPayment, PaymentSnapshot, PaymentStatus,
 };
 
-use crate::reservations::engine::{State, locked};
+use crate::reservations::engine::{Replay, State, locked};
 
 /// Why a payment cannot pay its booking, if it cannot.
 pub fn refusal(
@@ -31,6 +32,13 @@ pub fn refusal(
 /// Applies a confirmed payment to its booking, or records it for a refund.
 pub fn decide(c: &ConfirmPayment, state: &mut State) -> anyhow::Result<()> {
     let now = state.now;
+    // The payment id is the payments table's key: a payment recorded already (its inbox row
+    // pruned, or a copy republished late) is replayed, never decided again.
+    if !state.payments.insert(c.payment_id) {
+        state.effects.replays.push(Replay::Payment(c.payment_id));
+        state.effects.replays.push(Replay::Booking(c.booking_id));
+        return Ok(());
+    }
     let tracked = state
         .bookings
         .get_mut(&c.booking_id)

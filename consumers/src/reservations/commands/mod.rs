@@ -55,7 +55,10 @@ pub fn needs(command: &BookingCommand, needs: &mut Needs) {
         }
         BookingCommand::ChangeCapacity(_) => {}
         BookingCommand::CancelEvent(c) => needs.rounds.push((c.command_id(), c.event_id)),
-        BookingCommand::ConfirmPayment(c) => needs.bookings.push(c.booking_id),
+        BookingCommand::ConfirmPayment(c) => {
+            needs.bookings.push(c.booking_id);
+            needs.payments.push(c.payment_id);
+        }
         BookingCommand::ExpireHold(c) => needs.bookings.push(c.booking_id),
         BookingCommand::JoinWaitlist(c) => {
             needs.entries.push(c.entry_id);

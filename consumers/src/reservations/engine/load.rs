@@ -1,7 +1,7 @@
 //! Locking what a batch's fresh commands need, always in the same order: the events' inventory
 //! rows (by event id), the bookings the commands name, the bookings of event-cancellation rounds,
 //! the waitlist entries the commands name or that hang off those bookings and events, then the
-//! bookings those entries link to (each query by id). Nothing else writes these rows' seats, and
+//! bookings those entries link to (each query by id), and which payments are recorded already. Nothing else writes these rows' seats, and
 //! the fixed order keeps two batches from deadlocking.
 
 use std::collections::BTreeSet;
@@ -30,6 +30,8 @@ pub struct Needs {
     /// Event-cancellation rounds, `(command id, event id)`: the next bookings to cancel and the
     /// event's active entries.
     pub rounds: Vec<(String, Uuid)>,
+    /// Payments to confirm: whether each is recorded already.
+    pub payments: Vec<Uuid>,
 }
 
 /// Locks and loads everything in `needs` into `state`.
@@ -89,6 +91,14 @@ pub async fn lock(
             .entries
             .entry(entry.id)
             .or_insert_with(|| Tracked::loaded(entry));
+    }
+    if !needs.payments.is_empty() {
+        let recorded: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM payments WHERE id = ANY($1)")
+            .bind(&needs.payments)
+            .fetch_all(&mut **tx)
+            .await
+            .context("loading recorded payments")?;
+        state.payments.extend(recorded);
     }
     if !needs.joiners.is_empty() {
         let (events, users): (Vec<Uuid>, Vec<Uuid>) = needs.joiners.iter().copied().unzip();

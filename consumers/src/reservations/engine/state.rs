@@ -25,6 +25,8 @@ pub struct State {
     pub active: HashSet<(Uuid, Uuid)>,
     /// The bookings each fresh event-cancellation round takes, by command id.
     pub rounds: HashMap<String, Vec<Uuid>>,
+    /// Payments recorded already (before or by this batch).
+    pub payments: HashSet<Uuid>,
     pub effects: Effects,
 }
 
@@ -37,6 +39,7 @@ impl State {
             entries: HashMap::new(),
             active: HashSet::new(),
             rounds: HashMap::new(),
+            payments: HashSet::new(),
             effects: Effects::default(),
         }
     }
