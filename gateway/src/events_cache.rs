@@ -1,5 +1,5 @@
 //! A short-lived cache of what the booking path needs to know about an event (exists, on sale,
-//! limits, price), so a flash sale does not cost a PostgreSQL query per request. The reservations
+//! limits, price, ticket types), so a flash sale does not cost a PostgreSQL query per request. The reservations
 //! consumer re-checks everything authoritatively; this only turns away requests early.
 
 use std::collections::HashMap;
@@ -22,6 +22,17 @@ pub struct EventRules {
     pub max_per_booking: i32,
     pub price_cents: i64,
     pub currency: String,
+    /// The event's ticket types (none for an event sold as one pool of seats).
+    pub ticket_types: sqlx::types::Json<Vec<TypeRules>>,
+}
+
+/// What the booking path checks of a ticket type.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TypeRules {
+    pub id: Uuid,
+    pub price_cents: i64,
+    pub max_per_booking: Option<i32>,
+    pub hidden: bool,
 }
 
 const TTL: Duration = Duration::from_secs(2);
@@ -47,8 +58,12 @@ impl EventsCache {
             return Ok(rules.clone());
         }
         let rules = sqlx::query_as::<_, EventRules>(
-            "SELECT id, organizer_id, status, sales_start, sales_end, ends_at, max_per_booking, \
-             price_cents, currency FROM events WHERE id = $1",
+            "SELECT e.id, e.organizer_id, e.status, e.sales_start, e.sales_end, e.ends_at, \
+             e.max_per_booking, e.price_cents, e.currency, \
+             (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', t.id, 'price_cents', t.price_cents, \
+             'max_per_booking', t.max_per_booking, 'hidden', t.hidden) ORDER BY t.position, t.id), '[]') \
+             FROM ticket_types t WHERE t.event_id = e.id) AS ticket_types \
+             FROM events e WHERE e.id = $1",
         )
         .bind(id)
         .fetch_optional(pool)

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use evently_schemas::{BookingSnapshot, BookingStatus, RejectReason};
+use evently_schemas::{BookingLine, BookingSnapshot, BookingStatus, RejectReason};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
@@ -50,7 +50,10 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 
 /// The columns of [`BookingRow`], for a query on `bookings b`.
 pub const BOOKING_COLUMNS: &str = "b.id, b.event_id, b.user_id, b.quantity, b.status, b.reason, \
-    b.amount_cents, b.currency::text AS currency, b.hold_expires_at, b.created_at, b.updated_at";
+    b.amount_cents, b.currency::text AS currency, b.hold_expires_at, b.created_at, b.updated_at, \
+    (SELECT COALESCE(jsonb_agg(jsonb_build_object('ticket_type_id', l.ticket_type_id, \
+    'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents) ORDER BY l.ticket_type_id), '[]') \
+    FROM booking_lines l WHERE l.booking_id = b.id) AS lines";
 
 /// A row of `bookings`, as both the gateway and the consumers read it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,6 +69,7 @@ pub struct BookingRow {
     pub hold_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub lines: sqlx::types::Json<Vec<BookingLine>>,
 }
 
 impl BookingRow {
@@ -83,6 +87,7 @@ impl BookingRow {
             hold_expires_at: self.hold_expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            lines: self.lines.0,
         }
     }
 }

@@ -69,8 +69,12 @@ pub enum RejectReason {
     EventNotOnSale,
     /// The event does not exist.
     EventNotFound,
-    /// More seats than the event allows in one booking.
+    /// More seats than the event (or a ticket type) allows in one booking.
     ExceedsMaxPerBooking,
+    /// A line names a ticket type the event does not sell.
+    UnknownTicketType,
+    /// A line's ticket type is outside its own sales window.
+    TicketTypeNotOnSale,
 }
 
 impl RejectReason {
@@ -82,6 +86,8 @@ impl RejectReason {
             Self::EventNotOnSale => "event_not_on_sale",
             Self::EventNotFound => "event_not_found",
             Self::ExceedsMaxPerBooking => "exceeds_max_per_booking",
+            Self::UnknownTicketType => "unknown_ticket_type",
+            Self::TicketTypeNotOnSale => "ticket_type_not_on_sale",
         }
     }
 
@@ -93,6 +99,8 @@ impl RejectReason {
             "event_not_on_sale" => Self::EventNotOnSale,
             "event_not_found" => Self::EventNotFound,
             "exceeds_max_per_booking" => Self::ExceedsMaxPerBooking,
+            "unknown_ticket_type" => Self::UnknownTicketType,
+            "ticket_type_not_on_sale" => Self::TicketTypeNotOnSale,
             _ => return None,
         })
     }
@@ -115,4 +123,17 @@ pub struct BookingSnapshot {
     pub hold_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What was booked, by ticket type (empty for an event sold as one pool of seats). The lines'
+    /// quantities add up to `quantity`, their prices to `amount_cents`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<BookingLine>,
+}
+
+/// One ticket type of a booking, at the price it was booked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BookingLine {
+    pub ticket_type_id: Uuid,
+    pub quantity: i32,
+    /// The type's price per ticket when booked, in minor units of the booking's currency.
+    pub unit_price_cents: i64,
 }

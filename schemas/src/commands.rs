@@ -14,10 +14,22 @@ pub struct ReserveSeats {
     pub booking_id: Uuid,
     pub event_id: Uuid,
     pub user_id: Uuid,
+    /// Seats in all (the sum of `lines` when there are lines).
     pub quantity: i32,
     #[serde(default)]
     pub waitlist_if_sold_out: bool,
     pub requested_at: DateTime<Utc>,
+    /// Seats by ticket type, decided as a whole (every line or none); empty for an event sold as
+    /// one pool of seats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineRequest>,
+}
+
+/// Seats of one ticket type asked for in a booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LineRequest {
+    pub ticket_type_id: Uuid,
+    pub quantity: i32,
 }
 
 /// Cancel a booking and free its seats.

@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::booking::BookingSnapshot;
 
 /// An event's seat counts right after a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Availability {
     pub capacity: i32,
     pub sold: i32,
@@ -18,6 +19,17 @@ pub struct Availability {
     /// Seats held for open waitlist offers.
     #[serde(default)]
     pub offered: i32,
+    /// Each ticket type's seats left (its quota's, within the event's), for an event that sells
+    /// ticket types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ticket_types: Vec<TypeAvailability>,
+}
+
+/// A ticket type's seats left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TypeAvailability {
+    pub id: Uuid,
+    pub available: i32,
 }
 
 /// A booking changed status (`confirmed`, `held`, `rejected`, `cancelled`, `expired`).

@@ -13,11 +13,14 @@ pub mod subjects;
 pub mod tickets;
 pub mod waitlist;
 
-pub use booking::{BookingSnapshot, BookingStatus, RejectReason};
+pub use booking::{BookingLine, BookingSnapshot, BookingStatus, RejectReason};
 pub use commands::{
-    BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, ReserveSeats,
+    BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, LineRequest,
+    ReserveSeats,
 };
-pub use events::{Availability, BookingEvent, EventCancelled, EventCapacityChanged};
+pub use events::{
+    Availability, BookingEvent, EventCancelled, EventCapacityChanged, TypeAvailability,
+};
 pub use notifications::NotificationSent;
 pub use payments::{
     ConfirmPayment, ExpireHold, PaymentEvent, PaymentSnapshot, PaymentStatus, payment_id,

@@ -201,7 +201,7 @@ impl Rollup {
     fn booking(&mut self, event: &BookingEvent) {
         let b = &event.booking;
         let at = event.occurred_at;
-        if let Some(availability) = event.availability {
+        if let Some(availability) = &event.availability {
             self.capacity(b.event_id, availability.capacity, at);
         }
         match b.status {
@@ -312,6 +312,7 @@ mod tests {
                 hold_expires_at: None,
                 created_at: at,
                 updated_at: at,
+                lines: Vec::new(),
             },
             availability: Some(Availability {
                 capacity: 100,
@@ -319,6 +320,7 @@ mod tests {
                 held: 0,
                 offered: 0,
                 available: 97,
+                ticket_types: Vec::new(),
             }),
             occurred_at: at,
         }))

@@ -1,8 +1,12 @@
-//! The single writer's view of what a batch locked: an event's rules and seat counts, and the
-//! bookings and waitlist entries it read, each tracked as new, changed or untouched. Free of I/O.
+//! The single writer's view of what a batch locked: an event's rules and seat counts (its ticket
+//! types' too), and the bookings and waitlist entries it read, each tracked as new, changed or
+//! untouched. Free of I/O.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use evently_schemas::Availability;
+use evently_schemas::{Availability, BookingLine, TypeAvailability};
+use uuid::Uuid;
 
 /// What the allocation needs to know about an event.
 #[derive(Debug, Clone)]
@@ -53,7 +57,35 @@ impl Inventory {
             held: self.held,
             available: self.available(),
             offered: self.offered,
+            ticket_types: Vec::new(),
         }
+    }
+}
+
+/// A ticket type of a locked event: its own limits and seat counts. A seat of a type counts
+/// against the type's quota and the event's capacity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketType {
+    pub id: Uuid,
+    pub price_cents: i64,
+    pub quota: i32,
+    pub sold: i32,
+    pub held: i32,
+    pub sales_start: Option<DateTime<Utc>>,
+    pub sales_end: Option<DateTime<Utc>>,
+    pub max_per_booking: Option<i32>,
+    /// Whether the row is to be written.
+    pub touched: bool,
+}
+
+impl TicketType {
+    pub fn available(&self) -> i32 {
+        (self.quota - self.sold - self.held).max(0)
+    }
+
+    /// Whether the type's own sales window is open at `at`.
+    pub fn on_sale(&self, at: DateTime<Utc>) -> bool {
+        self.sales_start.is_none_or(|s| at >= s) && self.sales_end.is_none_or(|e| at < e)
     }
 }
 
@@ -66,6 +98,39 @@ pub struct Locked {
     pub version: i32,
     /// Whether the inventory row is to be written.
     pub touched: bool,
+    /// The event's ticket types, by id (none for an event sold as one pool of seats).
+    pub types: BTreeMap<Uuid, TicketType>,
+}
+
+impl Locked {
+    /// The event's seats, and each ticket type's (never more than the event has left).
+    pub fn availability(&self) -> Availability {
+        let mut availability = self.inventory.availability();
+        availability.ticket_types = self
+            .types
+            .values()
+            .map(|t| TypeAvailability {
+                id: t.id,
+                available: t.available().min(availability.available),
+            })
+            .collect();
+        availability
+    }
+
+    /// Moves a booking's seats: `held` and `sold` change by `quantity` times the given signs (-1,
+    /// 0 or 1), for the event and for each line's ticket type. Counts never go below zero.
+    pub fn move_seats(&mut self, quantity: i32, lines: &[BookingLine], held: i32, sold: i32) {
+        self.inventory.held = (self.inventory.held + held * quantity).max(0);
+        self.inventory.sold = (self.inventory.sold + sold * quantity).max(0);
+        for line in lines {
+            if let Some(t) = self.types.get_mut(&line.ticket_type_id) {
+                t.held = (t.held + held * line.quantity).max(0);
+                t.sold = (t.sold + sold * line.quantity).max(0);
+                t.touched = true;
+            }
+        }
+        self.touched = true;
+    }
 }
 
 /// A row the batch read or created, in its latest state.

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use evently_schemas::{
-    BookingCommand, BookingSnapshot, BookingStatus, CancelBooking, ReserveSeats,
+    BookingCommand, BookingLine, BookingSnapshot, BookingStatus, CancelBooking, LineRequest,
+    ReserveSeats,
 };
 use salvo::http::{HeaderValue, StatusCode};
 use salvo::oapi::ToSchema;
@@ -11,9 +12,10 @@ use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::ticket_types::{LineIn, check_booking};
 use super::{reply, set_location};
 use crate::auth::{CurrentUser, current_user};
-use crate::body::{Checks, idempotency_key, parse_json, path_id};
+use crate::body::{idempotency_key, parse_json, path_id};
 use crate::error::ApiError;
 use crate::pagination::{Page, PageRequest};
 use crate::publish::publish_booking_command;
@@ -33,9 +35,15 @@ const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_746c_7900_8000_0
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookingRequest {
-    /// Seats to book: 1 to the event's `max_per_booking`.
+    /// Seats to book: 1 to the event's `max_per_booking`, for an event sold as one pool of seats
+    /// (with `lines`, their total or left out).
     #[salvo(schema(minimum = 1, maximum = 100))]
-    pub quantity: i32,
+    #[serde(default)]
+    pub quantity: Option<i32>,
+    /// Seats by ticket type, for an event that sells ticket types: decided as a whole (every line
+    /// or none).
+    #[serde(default)]
+    pub lines: Vec<LineIn>,
     /// Join the waitlist instead of being rejected when sold out.
     #[serde(default)]
     pub waitlist_if_sold_out: bool,
@@ -58,6 +66,16 @@ pub struct BookingOut {
     pub hold_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What was booked by ticket type (absent for an event sold as one pool of seats).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<BookingLineOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingLineOut {
+    pub ticket_type_id: Uuid,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
 }
 
 impl From<BookingSnapshot> for BookingOut {
@@ -74,6 +92,15 @@ impl From<BookingSnapshot> for BookingOut {
             hold_expires_at: b.hold_expires_at,
             created_at: b.created_at,
             updated_at: b.updated_at,
+            lines: b
+                .lines
+                .into_iter()
+                .map(|l| BookingLineOut {
+                    ticket_type_id: l.ticket_type_id,
+                    quantity: l.quantity,
+                    unit_price_cents: l.unit_price_cents,
+                })
+                .collect(),
         }
     }
 }
@@ -155,13 +182,7 @@ pub async fn create_booking(
         .get(&state.pool, event_id)
         .await?
         .ok_or(ApiError::NotFound("event"))?;
-    Checks::default()
-        .check(
-            (1..=rules.max_per_booking).contains(&body.quantity),
-            "quantity",
-            &format!("must be from 1 to {}", rules.max_per_booking),
-        )
-        .finish()?;
+    let asked = check_booking(&rules, body.quantity, &body.lines)?;
     // Microseconds, as PostgreSQL keeps it: a booking whose `created_at` is not this instant was
     // made by an earlier request with the same key.
     let now = Utc::now().trunc_subsecs(6);
@@ -189,9 +210,17 @@ pub async fn create_booking(
         booking_id,
         event_id,
         user_id: caller.id,
-        quantity: body.quantity,
+        quantity: asked.quantity,
         waitlist_if_sold_out: body.waitlist_if_sold_out,
         requested_at: now,
+        lines: asked
+            .lines
+            .iter()
+            .map(|l| LineRequest {
+                ticket_type_id: l.ticket_type_id,
+                quantity: l.quantity,
+            })
+            .collect(),
     });
     tracing::debug!(booking_id = %booking_id, event_id = %event_id, command_id = %command.command_id(), "publishing a reserve command");
     // No database read before publishing: the stream's duplicate window tells whether this key
@@ -220,7 +249,10 @@ pub async fn create_booking(
         && (ack.duplicate || booking.created_at != now)
     {
         // The key's booking was made by an earlier request: the same request, or a refusal.
-        if booking.event_id != event_id || booking.quantity != body.quantity {
+        if booking.event_id != event_id
+            || booking.quantity != asked.quantity
+            || !same_lines(&booking.lines, &asked.lines)
+        {
             return Err(ApiError::field(
                 "Idempotency-Key",
                 "was already used for a different booking request",
@@ -243,20 +275,35 @@ pub async fn create_booking(
                 id: booking_id,
                 event_id,
                 user_id: caller.id,
-                quantity: body.quantity,
+                quantity: asked.quantity,
                 status: BookingStatus::Pending,
                 reason: None,
-                amount_cents: rules.price_cents * i64::from(body.quantity),
+                amount_cents: asked.amount_cents,
                 currency: rules.currency.trim_end().to_owned(),
                 hold_expires_at: None,
                 created_at: now,
                 updated_at: now,
+                lines: asked.lines,
             };
             state.decisions.remember_pending(pending.clone());
             answer(res, StatusCode::ACCEPTED, pending);
         }
     }
     Ok(())
+}
+
+/// Whether a decided booking's lines are the ones asked for (a booking rejected before its lines
+/// were priced has none to compare).
+fn same_lines(decided: &[BookingLine], asked: &[BookingLine]) -> bool {
+    let key = |lines: &[BookingLine]| {
+        let mut k: Vec<(Uuid, i32)> = lines
+            .iter()
+            .map(|l| (l.ticket_type_id, l.quantity))
+            .collect();
+        k.sort();
+        k
+    };
+    decided.is_empty() || key(decided) == key(asked)
 }
 
 /// Whether `caller` may read the booking: its holder, the event's organizer or an admin. Anyone

@@ -45,7 +45,7 @@ pub struct EventPatch {
 }
 
 /// The version an `If-Match` header names: `428` without one, `412` when it is not a version.
-fn if_match(req: &Request) -> Result<i32, ApiError> {
+pub(super) fn if_match(req: &Request) -> Result<i32, ApiError> {
     let value = req
         .headers()
         .get(header::IF_MATCH)

@@ -558,6 +558,7 @@ pub async fn live_availability(
         available: (row.capacity - row.sold - row.held).max(0),
         // `held` of the read side includes the seats held for open waitlist offers.
         offered: 0,
+        ticket_types: super::ticket_types::availability_of(&state.pool, id).await?,
     };
     let rx = state.decisions.live.watch(id, current);
     metrics::gauge!("evently_live_events_watched").set(state.decisions.live.watched() as f64);
@@ -573,7 +574,7 @@ pub async fn live_availability(
                     changed = rx.changed() => changed.ok()?,
                 }
             }
-            let availability = *rx.borrow_and_update();
+            let availability = rx.borrow_and_update().clone();
             let event = salvo::sse::SseEvent::default()
                 .name("availability")
                 .json(availability)

@@ -17,6 +17,7 @@ pub mod my_data;
 pub mod notifications;
 pub mod payments;
 pub mod push;
+pub mod ticket_types;
 pub mod tickets;
 pub mod venues;
 pub mod waitlist;
@@ -30,6 +31,7 @@ pub fn api() -> Router {
         .push(venues::router())
         .push(events::router())
         .push(bookings::router())
+        .push(ticket_types::router())
         .push(analytics::router())
         .push(payments::router())
         .push(waitlist::router())

@@ -213,6 +213,7 @@ fn booking_event(event_id: Uuid, id: Uuid, status: BookingStatus) -> BookingEven
             hold_expires_at: None,
             created_at: now,
             updated_at: now,
+            lines: Vec::new(),
         },
         availability: Some(Availability {
             capacity: 10,
@@ -220,6 +221,7 @@ fn booking_event(event_id: Uuid, id: Uuid, status: BookingStatus) -> BookingEven
             held: 0,
             offered: 0,
             available: 8,
+            ticket_types: Vec::new(),
         }),
         occurred_at: now,
     }

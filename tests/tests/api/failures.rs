@@ -20,6 +20,7 @@ fn reserve(event: Uuid, user: Uuid) -> BookingCommand {
         quantity: 1,
         waitlist_if_sold_out: false,
         requested_at: Utc::now(),
+        lines: Vec::new(),
     })
 }
 

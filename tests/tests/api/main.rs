@@ -19,6 +19,7 @@ mod push_safety;
 mod retention;
 mod security;
 mod text_input;
+mod ticket_types;
 mod tickets;
 mod waitlist;
 mod waitlist_events;

@@ -282,6 +282,7 @@ fn booking(event_id: Uuid, status: BookingStatus, decided: chrono::DateTime<Utc>
             hold_expires_at: None,
             created_at: decided,
             updated_at: decided,
+            lines: Vec::new(),
         },
         availability: None,
         occurred_at: decided,

@@ -173,6 +173,7 @@ async fn newcomers_get_no_freed_seat_while_people_wait() {
             quantity: 1,
             waitlist_if_sold_out: false,
             requested_at: chrono::Utc::now(),
+            lines: Vec::new(),
         }),
     )
     .await;

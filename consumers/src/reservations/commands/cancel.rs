@@ -7,7 +7,7 @@ use evently_schemas::{BookingSnapshot, BookingStatus, CancelBooking};
 
 use super::leave_waitlist;
 use crate::reservations::engine::{Replay, State, locked};
-use crate::reservations::model::Inventory;
+use crate::reservations::model::Locked;
 
 pub fn decide(c: &CancelBooking, state: &mut State) -> anyhow::Result<()> {
     let now = state.now;
@@ -22,11 +22,10 @@ pub fn decide(c: &CancelBooking, state: &mut State) -> anyhow::Result<()> {
         return Ok(());
     }
     let booking = tracked.change();
-    release(&mut event.inventory, booking, now);
-    event.touched = true;
+    release(event, booking, now);
     state
         .effects
-        .booking(booking, Some(event.inventory.availability()), now);
+        .booking(booking, Some(event.availability()), now);
     match before {
         BookingStatus::Waitlisted => {
             if let Some(entry) = state.entry_of_booking(c.booking_id) {
@@ -50,20 +49,15 @@ pub fn is_active(status: BookingStatus) -> bool {
     )
 }
 
-/// Cancels a booking, giving its seats back. Returns whether anything changed.
-pub fn release(
-    inventory: &mut Inventory,
-    booking: &mut BookingSnapshot,
-    now: DateTime<Utc>,
-) -> bool {
+/// Cancels a booking, giving its seats back (its ticket types' too). Returns whether anything
+/// changed.
+pub fn release(event: &mut Locked, booking: &mut BookingSnapshot, now: DateTime<Utc>) -> bool {
     match booking.status {
-        BookingStatus::Confirmed => inventory.sold -= booking.quantity,
-        BookingStatus::Held => inventory.held -= booking.quantity,
-        BookingStatus::Waitlisted => {}
+        BookingStatus::Confirmed => event.move_seats(booking.quantity, &booking.lines, 0, -1),
+        BookingStatus::Held => event.move_seats(booking.quantity, &booking.lines, -1, 0),
+        BookingStatus::Waitlisted => event.touched = true,
         _ => return false,
     }
-    inventory.sold = inventory.sold.max(0);
-    inventory.held = inventory.held.max(0);
     booking.status = BookingStatus::Cancelled;
     booking.hold_expires_at = None;
     booking.updated_at = now;

@@ -51,14 +51,13 @@ pub fn decide(c: &CancelEvent, state: &mut State) -> anyhow::Result<()> {
         let paid =
             tracked.value.status == BookingStatus::Confirmed && tracked.value.amount_cents > 0;
         let booking = tracked.change();
-        release(&mut event.inventory, booking, now);
-        event.touched = true;
+        release(event, booking, now);
         if paid {
             state.effects.refunds.push((*id, "event_cancelled"));
         }
         state
             .effects
-            .booking(booking, Some(event.inventory.availability()), now);
+            .booking(booking, Some(event.availability()), now);
     }
     for mut entry in closing {
         entry.status = WaitlistStatus::Expired;

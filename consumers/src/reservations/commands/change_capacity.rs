@@ -70,7 +70,7 @@ fn judge(
         .to_owned(),
         reason: reason.map(str::to_owned),
         version: locked.version,
-        availability: locked.inventory.availability(),
+        availability: locked.availability(),
         seats_freed: if accepted.is_some() {
             (command.capacity - old).max(0)
         } else {

@@ -50,6 +50,7 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
             hold_expires_at: None,
             created_at: now,
             updated_at: now,
+            lines: Vec::new(),
         })
     });
     let booking = tracked.change();
@@ -60,7 +61,7 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
     booking.updated_at = now;
     state
         .effects
-        .booking(booking, Some(event.inventory.availability()), now);
+        .booking(booking, Some(event.availability()), now);
     entry.status = WaitlistStatus::Claimed;
     entry.booking_id = Some(booking_id);
     entry.updated_at = now;

@@ -47,15 +47,13 @@ pub fn decide(c: &ConfirmPayment, state: &mut State) -> anyhow::Result<()> {
     let reason = refusal(&tracked.value, c, now);
     if reason.is_none() {
         let booking = tracked.change();
-        event.inventory.held = (event.inventory.held - booking.quantity).max(0);
-        event.inventory.sold += booking.quantity;
-        event.touched = true;
+        event.move_seats(booking.quantity, &booking.lines, -1, 1);
         booking.status = BookingStatus::Confirmed;
         booking.hold_expires_at = None;
         booking.updated_at = now;
         state
             .effects
-            .booking(booking, Some(event.inventory.availability()), now);
+            .booking(booking, Some(event.availability()), now);
     }
     let booking = &tracked.value;
     let payment = PaymentSnapshot {
@@ -98,6 +96,7 @@ mod tests {
             hold_expires_at: Some(now + chrono::Duration::seconds(expires_in)),
             created_at: now,
             updated_at: now,
+            lines: Vec::new(),
         }
     }
 

@@ -19,13 +19,12 @@ pub fn decide(c: &ExpireHold, state: &mut State) -> anyhow::Result<()> {
     }
     let event = locked(&mut state.events, tracked.value.event_id)?;
     let booking = tracked.change();
-    event.inventory.held = (event.inventory.held - booking.quantity).max(0);
-    event.touched = true;
+    event.move_seats(booking.quantity, &booking.lines, -1, 0);
     booking.status = BookingStatus::Expired;
     booking.hold_expires_at = None;
     booking.updated_at = now;
     state
         .effects
-        .booking(booking, Some(event.inventory.availability()), now);
+        .booking(booking, Some(event.availability()), now);
     Ok(())
 }

@@ -31,7 +31,7 @@ pub fn decide(c: &ExpireOffer, state: &mut State) -> anyhow::Result<()> {
         booking.updated_at = now;
         state
             .effects
-            .booking(booking, Some(event.inventory.availability()), now);
+            .booking(booking, Some(event.availability()), now);
     }
     state.entry_changed(entry);
     Ok(())

@@ -1,17 +1,20 @@
 //! Reserving seats: the allocation rules. Commands are decided in stream order, so the first
-//! accepted is the first served; nobody waiting may be passed by a newcomer. A reserve whose
-//! booking exists already was applied before and is replayed. A sold-out reserve that asked for
-//! it joins the waitlist, unless its user already waits for the event.
+//! accepted is the first served; nobody waiting may be passed by a newcomer. A booking by ticket
+//! type is decided as a whole: every line fits its type's quota, window and limit and the event
+//! has the seats for all of them, or nothing is taken. A reserve whose booking exists already was
+//! applied before and is replayed. A sold-out reserve that asked for it joins the waitlist, unless
+//! its user already waits for the event (the waitlist is the event's: a booking by ticket type is
+//! rejected `sold_out` instead).
 
 use chrono::{DateTime, Utc};
 use evently_schemas::waitlist::entry_id_for_booking;
 use evently_schemas::{
-    BookingSnapshot, BookingStatus, RejectReason, ReserveSeats, WaitlistEntrySnapshot,
+    BookingLine, BookingSnapshot, BookingStatus, RejectReason, ReserveSeats, WaitlistEntrySnapshot,
     WaitlistStatus,
 };
 
 use crate::reservations::engine::{Replay, State, locked};
-use crate::reservations::model::{Inventory, Rules, Tracked};
+use crate::reservations::model::{Locked, Rules, Tracked};
 
 pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
     if state.bookings.contains_key(&c.booking_id) {
@@ -20,7 +23,7 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
     }
     let now = state.now;
     let event = locked(&mut state.events, c.event_id)?;
-    let mut booking = allocate(&event.rules, &mut event.inventory, c, now);
+    let mut booking = allocate(event, c, now);
     event.touched = true;
     if booking.status == BookingStatus::Waitlisted {
         if state.active.contains(&(booking.event_id, booking.user_id)) {
@@ -40,76 +43,304 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
                 created_at: now,
                 updated_at: now,
             };
-            let availability = event.inventory.availability();
+            let availability = event.availability();
             state.effects.booking(&booking, Some(availability), now);
             state.bookings.insert(booking.id, Tracked::created(booking));
             state.entry_changed(entry);
             return Ok(());
         }
     }
-    let availability = event.inventory.availability();
+    let availability = event.availability();
     state.effects.booking(&booking, Some(availability), now);
     state.bookings.insert(booking.id, Tracked::created(booking));
     Ok(())
 }
 
-/// Decides a reserve command and takes its seats from `inventory` when it is confirmed.
-pub fn allocate(
-    rules: &Rules,
-    inventory: &mut Inventory,
-    command: &ReserveSeats,
-    now: DateTime<Utc>,
-) -> BookingSnapshot {
+/// Decides a reserve command and takes its seats when it is accepted: from the event, and from
+/// each line's ticket type for a booking by type.
+pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) -> BookingSnapshot {
     let at = command.requested_at.min(now);
-    let refusal = if !rules.active || at >= rules.ends_at {
-        Some(RejectReason::EventNotOnSale)
-    } else if rules.sales_start.is_some_and(|s| at < s) {
-        Some(RejectReason::SalesNotOpen)
-    } else if rules.sales_end.is_some_and(|e| at >= e) {
-        Some(RejectReason::SalesClosed)
-    } else if command.quantity < 1 || command.quantity > rules.max_per_booking {
-        Some(RejectReason::ExceedsMaxPerBooking)
+    let rules = &event.rules;
+    let asked = if command.lines.is_empty() {
+        Ok(Vec::new())
     } else {
-        None
+        lines(event, command, at)
     };
+    let lines = asked.clone().unwrap_or_default();
+    let quantity = if lines.is_empty() {
+        command.quantity
+    } else {
+        lines.iter().map(|l| l.quantity).sum()
+    };
+    let amount_cents = if lines.is_empty() {
+        rules.price_cents * i64::from(quantity.max(0))
+    } else {
+        lines
+            .iter()
+            .map(|l| l.unit_price_cents * i64::from(l.quantity))
+            .sum()
+    };
+    let refusal = event_refusal(rules, at).or(match asked {
+        Err(reason) => Some(reason),
+        Ok(_) if quantity < 1 || quantity > rules.max_per_booking => {
+            Some(RejectReason::ExceedsMaxPerBooking)
+        }
+        Ok(_) => None,
+    });
+    let fits = event.inventory.available() >= quantity
+        && lines.iter().all(|l| {
+            event
+                .types
+                .get(&l.ticket_type_id)
+                .is_some_and(|t| t.available() >= l.quantity)
+        });
+    let hold = rules.hold();
     let mut hold_expires_at = None;
     let (status, reason) = match refusal {
         Some(reason) => (BookingStatus::Rejected, Some(reason)),
         // Nobody waiting may be passed by a newcomer.
-        None if inventory.waiting == 0 && inventory.available() >= command.quantity => {
-            if rules.price_cents > 0 {
-                inventory.held += command.quantity;
-                hold_expires_at =
-                    Some(now + chrono::Duration::minutes(i64::from(rules.hold_minutes)));
+        None if event.inventory.waiting == 0 && fits => {
+            if amount_cents > 0 {
+                event.move_seats(quantity, &lines, 1, 0);
+                hold_expires_at = Some(now + hold);
                 (BookingStatus::Held, None)
             } else {
-                inventory.sold += command.quantity;
+                event.move_seats(quantity, &lines, 0, 1);
                 (BookingStatus::Confirmed, None)
             }
         }
-        None if command.waitlist_if_sold_out => (BookingStatus::Waitlisted, None),
+        None if command.waitlist_if_sold_out && lines.is_empty() => {
+            (BookingStatus::Waitlisted, None)
+        }
         None => (BookingStatus::Rejected, Some(RejectReason::SoldOut)),
     };
     BookingSnapshot {
         id: command.booking_id,
         event_id: command.event_id,
         user_id: command.user_id,
-        quantity: command.quantity,
+        quantity,
         status,
         reason,
-        amount_cents: rules.price_cents * i64::from(command.quantity.max(0)),
-        currency: rules.currency.clone(),
+        amount_cents,
+        currency: event.rules.currency.clone(),
         hold_expires_at,
         created_at: command.requested_at,
         updated_at: now,
+        lines,
     }
+}
+
+/// Why the event itself refuses a booking at `at`, if it does.
+fn event_refusal(rules: &Rules, at: DateTime<Utc>) -> Option<RejectReason> {
+    if !rules.active || at >= rules.ends_at {
+        Some(RejectReason::EventNotOnSale)
+    } else if rules.sales_start.is_some_and(|s| at < s) {
+        Some(RejectReason::SalesNotOpen)
+    } else if rules.sales_end.is_some_and(|e| at >= e) {
+        Some(RejectReason::SalesClosed)
+    } else {
+        None
+    }
+}
+
+/// The command's lines at their types' prices (a type named twice is one line), or why a line
+/// cannot be booked.
+fn lines(
+    event: &Locked,
+    command: &ReserveSeats,
+    at: DateTime<Utc>,
+) -> Result<Vec<BookingLine>, RejectReason> {
+    let mut lines: Vec<BookingLine> = Vec::with_capacity(command.lines.len());
+    for asked in &command.lines {
+        let Some(t) = event.types.get(&asked.ticket_type_id) else {
+            return Err(RejectReason::UnknownTicketType);
+        };
+        match lines.iter_mut().find(|l| l.ticket_type_id == t.id) {
+            Some(line) => line.quantity += asked.quantity,
+            None => lines.push(BookingLine {
+                ticket_type_id: t.id,
+                quantity: asked.quantity,
+                unit_price_cents: t.price_cents,
+            }),
+        }
+    }
+    for line in &lines {
+        let t = &event.types[&line.ticket_type_id];
+        if !t.on_sale(at) {
+            return Err(RejectReason::TicketTypeNotOnSale);
+        }
+        if line.quantity < 1 || t.max_per_booking.is_some_and(|m| line.quantity > m) {
+            return Err(RejectReason::ExceedsMaxPerBooking);
+        }
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::reservations::commands::cancel::release;
+    use crate::reservations::model::{Inventory, TicketType};
+    use evently_schemas::LineRequest;
     use uuid::Uuid;
+
+    fn event(rules: &Rules, inventory: Inventory) -> Locked {
+        Locked {
+            rules: rules.clone(),
+            inventory,
+            version: 1,
+            touched: false,
+            types: BTreeMap::new(),
+        }
+    }
+
+    /// Allocates against an event sold as one pool of seats.
+    fn allocate_in(
+        rules: &Rules,
+        inventory: &mut Inventory,
+        command: &ReserveSeats,
+        now: DateTime<Utc>,
+    ) -> BookingSnapshot {
+        let mut locked = event(rules, *inventory);
+        let booking = allocate(&mut locked, command, now);
+        *inventory = locked.inventory;
+        booking
+    }
+
+    fn ticket_type(quota: i32, price_cents: i64) -> TicketType {
+        TicketType {
+            id: Uuid::new_v4(),
+            price_cents,
+            quota,
+            sold: 0,
+            held: 0,
+            sales_start: None,
+            sales_end: None,
+            max_per_booking: None,
+            touched: false,
+        }
+    }
+
+    fn with_types(capacity: i32, types: &[TicketType]) -> Locked {
+        let mut locked = event(
+            &rules(),
+            Inventory {
+                capacity,
+                ..Default::default()
+            },
+        );
+        locked.types = types.iter().map(|t| (t.id, t.clone())).collect();
+        locked
+    }
+
+    fn by_type(lines: &[(&TicketType, i32)]) -> ReserveSeats {
+        ReserveSeats {
+            quantity: lines.iter().map(|l| l.1).sum(),
+            lines: lines
+                .iter()
+                .map(|(t, quantity)| LineRequest {
+                    ticket_type_id: t.id,
+                    quantity: *quantity,
+                })
+                .collect(),
+            ..command(1, false)
+        }
+    }
+
+    #[test]
+    fn a_booking_by_ticket_type_takes_every_line_or_none() {
+        let vip = ticket_type(2, 0);
+        let general = ticket_type(10, 0);
+        let mut locked = with_types(100, &[vip.clone(), general.clone()]);
+        let now = Utc::now();
+        let b = allocate(&mut locked, &by_type(&[(&general, 2), (&vip, 3)]), now);
+        assert_eq!(b.reason, Some(RejectReason::SoldOut));
+        assert_eq!(locked.inventory.sold, 0, "no line was taken");
+        assert!(locked.types.values().all(|t| t.sold == 0));
+        let b = allocate(&mut locked, &by_type(&[(&general, 2), (&vip, 2)]), now);
+        assert_eq!(b.status, BookingStatus::Confirmed);
+        assert_eq!((b.quantity, b.lines.len()), (4, 2));
+        assert_eq!(locked.inventory.sold, 4);
+        assert_eq!(locked.types[&vip.id].sold, 2);
+        assert_eq!(locked.types[&general.id].sold, 2);
+        assert_eq!(locked.availability().ticket_types.len(), 2);
+    }
+
+    #[test]
+    fn the_events_capacity_caps_the_sum_of_its_ticket_types() {
+        let a = ticket_type(3, 0);
+        let b = ticket_type(3, 0);
+        let mut locked = with_types(3, &[a.clone(), b.clone()]);
+        let now = Utc::now();
+        assert_eq!(
+            allocate(&mut locked, &by_type(&[(&a, 2)]), now).status,
+            BookingStatus::Confirmed
+        );
+        let refused = allocate(&mut locked, &by_type(&[(&b, 2)]), now);
+        assert_eq!(refused.reason, Some(RejectReason::SoldOut));
+        let shown: Vec<i32> = locked
+            .availability()
+            .ticket_types
+            .iter()
+            .map(|t| t.available)
+            .collect();
+        assert!(shown.iter().all(|a| *a == 1), "{shown:?}");
+        assert_eq!(
+            allocate(&mut locked, &by_type(&[(&b, 1)]), now).status,
+            BookingStatus::Confirmed
+        );
+        assert_eq!(locked.inventory.available(), 0);
+    }
+
+    #[test]
+    fn a_paid_booking_by_type_is_priced_by_its_lines_and_holds_them_until_paid() {
+        let vip = ticket_type(5, 9000);
+        let student = ticket_type(5, 1500);
+        let mut locked = with_types(10, &[vip.clone(), student.clone()]);
+        let b = allocate(
+            &mut locked,
+            &by_type(&[(&vip, 1), (&student, 2)]),
+            Utc::now(),
+        );
+        assert_eq!(b.status, BookingStatus::Held);
+        assert_eq!(b.amount_cents, 9000 + 2 * 1500);
+        assert_eq!(
+            (locked.inventory.held, locked.types[&student.id].held),
+            (3, 2)
+        );
+        let mut b = b;
+        assert!(release(&mut locked, &mut b, Utc::now()));
+        assert_eq!(locked.inventory.held, 0);
+        assert!(locked.types.values().all(|t| t.held == 0));
+    }
+
+    #[test]
+    fn an_unknown_type_a_closed_type_or_too_many_of_one_type_is_rejected_with_its_reason() {
+        let mut closed = ticket_type(5, 0);
+        closed.sales_end = Some(Utc::now() - chrono::Duration::minutes(1));
+        let mut limited = ticket_type(5, 0);
+        limited.max_per_booking = Some(1);
+        let stranger = ticket_type(5, 0);
+        let mut locked = with_types(10, &[closed.clone(), limited.clone()]);
+        let now = Utc::now();
+        let reason =
+            |l: &mut Locked, lines: &[(&TicketType, i32)]| allocate(l, &by_type(lines), now).reason;
+        assert_eq!(
+            reason(&mut locked, &[(&stranger, 1)]),
+            Some(RejectReason::UnknownTicketType)
+        );
+        assert_eq!(
+            reason(&mut locked, &[(&closed, 1)]),
+            Some(RejectReason::TicketTypeNotOnSale)
+        );
+        assert_eq!(
+            reason(&mut locked, &[(&limited, 2)]),
+            Some(RejectReason::ExceedsMaxPerBooking)
+        );
+        assert_eq!(locked.inventory.sold, 0);
+    }
 
     fn rules() -> Rules {
         Rules {
@@ -132,6 +363,7 @@ mod tests {
             quantity,
             waitlist_if_sold_out: waitlist,
             requested_at: Utc::now(),
+            lines: Vec::new(),
         }
     }
 
@@ -146,7 +378,7 @@ mod tests {
         let now = Utc::now();
         let decided: Vec<_> = [2, 2, 2, 1]
             .into_iter()
-            .map(|q| allocate(&rules(), &mut inv, &command(q, false), now))
+            .map(|q| allocate_in(&rules(), &mut inv, &command(q, false), now))
             .collect();
         let statuses: Vec<_> = decided.iter().map(|b| b.status).collect();
         use BookingStatus::*;
@@ -175,7 +407,7 @@ mod tests {
             ..rules()
         };
         let now = Utc::now();
-        let b = allocate(&paid, &mut inv, &command(2, false), now);
+        let b = allocate_in(&paid, &mut inv, &command(2, false), now);
         assert_eq!(b.status, BookingStatus::Held);
         assert_eq!(b.amount_cents, 5000);
         assert_eq!(b.hold_expires_at, Some(now + chrono::Duration::minutes(10)));
@@ -191,12 +423,12 @@ mod tests {
             waiting: 1,
             ..Default::default()
         };
-        let b = allocate(&rules(), &mut inv, &command(1, false), Utc::now());
+        let b = allocate_in(&rules(), &mut inv, &command(1, false), Utc::now());
         assert_eq!(b.reason, Some(RejectReason::SoldOut));
-        let b = allocate(&rules(), &mut inv, &command(1, true), Utc::now());
+        let b = allocate_in(&rules(), &mut inv, &command(1, true), Utc::now());
         assert_eq!(b.status, BookingStatus::Waitlisted);
         inv.waiting = 0;
-        let b = allocate(&rules(), &mut inv, &command(1, false), Utc::now());
+        let b = allocate_in(&rules(), &mut inv, &command(1, false), Utc::now());
         assert_eq!(b.status, BookingStatus::Confirmed);
         assert_eq!(inv.available(), 0);
     }
@@ -209,7 +441,7 @@ mod tests {
             held: 0,
             ..Default::default()
         };
-        let b = allocate(&rules(), &mut inv, &command(1, true), Utc::now());
+        let b = allocate_in(&rules(), &mut inv, &command(1, true), Utc::now());
         assert_eq!(b.status, BookingStatus::Waitlisted);
         assert_eq!(inv.sold, 1);
     }
@@ -224,27 +456,31 @@ mod tests {
         };
         let mut closed = rules();
         closed.sales_end = Some(Utc::now() - chrono::Duration::minutes(1));
-        let b = allocate(&closed, &mut inv, &command(1, false), Utc::now());
+        let b = allocate_in(&closed, &mut inv, &command(1, false), Utc::now());
         assert_eq!(b.reason, Some(RejectReason::SalesClosed));
-        let b = allocate(&rules(), &mut inv, &command(5, false), Utc::now());
+        let b = allocate_in(&rules(), &mut inv, &command(5, false), Utc::now());
         assert_eq!(b.reason, Some(RejectReason::ExceedsMaxPerBooking));
         assert_eq!(inv.sold, 0);
     }
 
     #[test]
     fn cancelling_gives_the_seats_back_once() {
-        let mut inv = Inventory {
-            capacity: 3,
-            sold: 0,
-            held: 0,
-            ..Default::default()
-        };
+        let mut locked = event(
+            &rules(),
+            Inventory {
+                capacity: 3,
+                ..Default::default()
+            },
+        );
         let now = Utc::now();
-        let mut b = allocate(&rules(), &mut inv, &command(3, false), now);
-        assert_eq!(inv.available(), 0);
-        assert!(release(&mut inv, &mut b, now));
-        assert_eq!((inv.available(), b.status), (3, BookingStatus::Cancelled));
-        assert!(!release(&mut inv, &mut b, now));
-        assert_eq!(inv.available(), 3);
+        let mut b = allocate(&mut locked, &command(3, false), now);
+        assert_eq!(locked.inventory.available(), 0);
+        assert!(release(&mut locked, &mut b, now));
+        assert_eq!(
+            (locked.inventory.available(), b.status),
+            (3, BookingStatus::Cancelled)
+        );
+        assert!(!release(&mut locked, &mut b, now));
+        assert_eq!(locked.inventory.available(), 3);
     }
 }

@@ -1,10 +1,10 @@
 //! Locking what a batch's fresh commands need, always in the same order: the events' inventory
-//! rows (by event id), the bookings the commands name, the bookings of event-cancellation rounds,
+//! rows (by event id) and their ticket types (by id), the bookings the commands name, the bookings of event-cancellation rounds,
 //! the waitlist entries the commands name or that hang off those bookings and events, then the
 //! bookings those entries link to (each query by id), and which payments are recorded already. Nothing else writes these rows' seats, and
 //! the fixed order keeps two batches from deadlocking.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::State;
 use crate::reservations::commands::cancel_event::ROUND_SIZE;
-use crate::reservations::model::{Inventory, Locked, Rules, Tracked};
+use crate::reservations::model::{Inventory, Locked, Rules, TicketType, Tracked};
 use crate::waitlist::entries::{self, ENTRY_COLUMNS, EntryRow};
 
 /// What the fresh commands of a batch need locked (see `commands::needs`).
@@ -219,8 +219,48 @@ async fn lock_events(
             },
             version: r.version,
             touched: false,
+            types: BTreeMap::new(),
         };
         state.events.insert(r.event_id, locked);
     }
+    let types: Vec<TypeRow> = sqlx::query_as(
+        "SELECT id, event_id, price_cents, quota, sold, held, sales_start, sales_end, max_per_booking \
+         FROM ticket_types WHERE event_id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .context("locking ticket types")?;
+    for t in types {
+        if let Some(event) = state.events.get_mut(&t.event_id) {
+            event.types.insert(
+                t.id,
+                TicketType {
+                    id: t.id,
+                    price_cents: t.price_cents,
+                    quota: t.quota,
+                    sold: t.sold,
+                    held: t.held,
+                    sales_start: t.sales_start,
+                    sales_end: t.sales_end,
+                    max_per_booking: t.max_per_booking,
+                    touched: false,
+                },
+            );
+        }
+    }
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct TypeRow {
+    id: Uuid,
+    event_id: Uuid,
+    price_cents: i64,
+    quota: i32,
+    sold: i32,
+    held: i32,
+    sales_start: Option<DateTime<Utc>>,
+    sales_end: Option<DateTime<Utc>>,
+    max_per_booking: Option<i32>,
 }

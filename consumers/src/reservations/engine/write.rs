@@ -1,18 +1,21 @@
 //! Writing a batch back before it commits, one statement per kind of row: new bookings in one
-//! insert (each in its latest state), changed bookings in one update, waitlist entries (new ones
-//! in join order, which sets their positions), payments and refunds, the touched inventory rows,
+//! insert (each in its latest state) and their lines by ticket type, changed bookings in one update, waitlist entries (new ones
+//! in join order, which sets their positions), payments and refunds, the touched inventory rows
+//! and ticket types,
 //! and accepted event edits.
 
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Context as _;
-use evently_schemas::{BookingSnapshot, PaymentSnapshot, PaymentStatus, WaitlistEntrySnapshot};
+use evently_schemas::{
+    BookingLine, BookingSnapshot, PaymentSnapshot, PaymentStatus, WaitlistEntrySnapshot,
+};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::State;
 use crate::reservations::commands::change_capacity::Accepted;
-use crate::reservations::model::Locked;
+use crate::reservations::model::{Locked, TicketType};
 use crate::waitlist::entries;
 
 pub async fn write(tx: &mut Transaction<'_, Postgres>, state: &mut State) -> anyhow::Result<()> {
@@ -23,6 +26,7 @@ pub async fn write(tx: &mut Transaction<'_, Postgres>, state: &mut State) -> any
         .map(|b| &b.value)
         .collect();
     insert_bookings(tx, &new).await?;
+    insert_lines(tx, &new).await?;
     let changed: Vec<&BookingSnapshot> = state
         .bookings
         .values()
@@ -35,6 +39,7 @@ pub async fn write(tx: &mut Transaction<'_, Postgres>, state: &mut State) -> any
     refund_payments_of(tx, &state.effects.refunds).await?;
     let touched: Vec<(&Uuid, &Locked)> = state.events.iter().filter(|(_, l)| l.touched).collect();
     update_inventory(tx, &touched).await?;
+    update_ticket_types(tx, &touched).await?;
     for edit in &state.effects.edits {
         write_edit(tx, edit).await?;
     }
@@ -70,6 +75,37 @@ async fn insert_bookings(
     .execute(&mut **tx)
     .await
     .context("inserting bookings")?;
+    Ok(())
+}
+
+/// The lines of the batch's new bookings by ticket type, in one insert.
+async fn insert_lines(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &[&BookingSnapshot],
+) -> anyhow::Result<()> {
+    let lines: Vec<(Uuid, &BookingLine)> = new
+        .iter()
+        .flat_map(|b| b.lines.iter().map(|l| (b.id, l)))
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO booking_lines (booking_id, ticket_type_id, quantity, unit_price_cents) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::bigint[])",
+    )
+    .bind(lines.iter().map(|l| l.0).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.1.ticket_type_id).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.1.quantity).collect::<Vec<_>>())
+    .bind(
+        lines
+            .iter()
+            .map(|l| l.1.unit_price_cents)
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut **tx)
+    .await
+    .context("inserting booking lines")?;
     Ok(())
 }
 
@@ -238,6 +274,32 @@ async fn update_inventory(
     .execute(&mut **tx)
     .await
     .context("updating inventory")?;
+    Ok(())
+}
+
+/// The seat counts of the touched events' ticket types that changed.
+async fn update_ticket_types(
+    tx: &mut Transaction<'_, Postgres>,
+    touched: &[(&Uuid, &Locked)],
+) -> anyhow::Result<()> {
+    let types: Vec<&TicketType> = touched
+        .iter()
+        .flat_map(|(_, l)| l.types.values())
+        .filter(|t| t.touched)
+        .collect();
+    if types.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE ticket_types t SET sold = u.sold, held = u.held, updated_at = now() \
+         FROM unnest($1::uuid[], $2::int[], $3::int[]) AS u(id, sold, held) WHERE t.id = u.id",
+    )
+    .bind(types.iter().map(|t| t.id).collect::<Vec<_>>())
+    .bind(types.iter().map(|t| t.sold).collect::<Vec<_>>())
+    .bind(types.iter().map(|t| t.held).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .context("updating ticket types")?;
     Ok(())
 }
 
