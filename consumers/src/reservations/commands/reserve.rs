@@ -255,7 +255,7 @@ mod tests {
         let general = ticket_type(10, 0);
         let mut locked = with_types(100, &[vip.clone(), general.clone()]);
         let now = Utc::now();
-        let b = allocate(&mut locked, &by_type(&[(&general, 2), (&vip, 3)]), now);
+        let b = allocate(&mut locked, &by_type(&[(&general, 1), (&vip, 3)]), now);
         assert_eq!(b.reason, Some(RejectReason::SoldOut));
         assert_eq!(locked.inventory.sold, 0, "no line was taken");
         assert!(locked.types.values().all(|t| t.sold == 0));

@@ -5,6 +5,7 @@ import { useEvent } from '@/features/events/api';
 import { EventEditor } from '@/features/organizer/components/EventEditor';
 import { Attendees } from '@/features/organizer/components/Attendees';
 import { CancelEvent } from '@/features/organizer/components/CancelEvent';
+import { TicketTypes } from '@/features/organizer/components/TicketTypes';
 import { t } from '@/lib/i18n';
 
 const EventCharts = lazy(() => import('@/features/analytics/components/EventCharts'));
@@ -30,6 +31,7 @@ export default function OrganizerEventPage() {
           <LiveSales eventId={id} />
         </Suspense>
       </div>
+      <TicketTypes eventId={id} />
       <Attendees eventId={id} />
       {event.data && <CancelEvent eventId={id} status={event.data.status} />}
     </div>

@@ -12,21 +12,25 @@ async function withRetry<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What a booking asks for: seats of an event sold as one pool, or lines by ticket type. */
+export type Order = { quantity: number } | { lines: { ticket_type_id: string; quantity: number }[] };
+
 export function useBook(eventId: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ quantity, key }: { quantity: number; key: string }) =>
+    mutationFn: ({ order, key }: { order: Order; key: string }) =>
       withRetry(() =>
         unwrap(
           api.POST('/api/v1/events/{id}/bookings', {
             params: { path: { id: eventId } }, headers: { 'Idempotency-Key': key },
-            body: { quantity },
+            body: order,
           }),
         ) as Promise<BookingOut>,
       ),
     onSuccess: (booking) => {
       client.setQueryData(['booking', booking.id], booking);
       void client.invalidateQueries({ queryKey: ['my-bookings'] });
+      void client.invalidateQueries({ queryKey: ['ticket-types', eventId] });
     },
   });
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { keepPreviousData, useQueries, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import type { EventOut } from '@/lib/api/types';
+import { applyLiveTypes } from '@/lib/ticketTypes';
 
 export interface EventFilters {
   q?: string;
@@ -41,6 +42,7 @@ export interface LiveAvailability {
   held: number;
   available: number;
   offered?: number;
+  ticket_types?: { id: string; available: number }[];
 }
 
 /** Follows `/events/{id}/live` and writes each availability into the event's cached copy. */
@@ -52,10 +54,11 @@ export function useLiveAvailability(id: string) {
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
     source.addEventListener('availability', (e) => {
-      const live = JSON.parse((e as MessageEvent<string>).data) as LiveAvailability;
+      const { ticket_types: types, ...live } = JSON.parse((e as MessageEvent<string>).data) as LiveAvailability;
       client.setQueryData<EventOut>(['event', id], (old) =>
         old ? { ...old, capacity: live.capacity, availability: { ...old.availability, ...live } } : old,
       );
+      applyLiveTypes(client, id, types);
     });
     return () => source.close();
   }, [id, client]);

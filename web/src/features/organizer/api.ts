@@ -108,3 +108,43 @@ export async function downloadCsv(id: string) {
   const res = await apiRaw(`/api/v1/events/${id}/attendees?format=csv`);
   await saveResponse(res, `attendees-${id}.csv`);
 }
+
+export type TicketTypeBody = {
+  name: string;
+  description?: string;
+  price_cents: number;
+  quota: number;
+  max_per_booking?: number;
+  hidden?: boolean;
+};
+
+/** Adding, editing and deleting an event's ticket types (the list is `useTicketTypes`). */
+export function useTicketTypeActions(eventId: string) {
+  const client = useQueryClient();
+  const refresh = () => client.invalidateQueries({ queryKey: ['ticket-types', eventId] });
+  const add = useMutation({
+    mutationFn: (body: TicketTypeBody) =>
+      unwrap(api.POST('/api/v1/events/{id}/ticket-types', { params: { path: { id: eventId } }, body })),
+    onSuccess: refresh,
+  });
+  const edit = useMutation({
+    mutationFn: ({ id, version, patch }: { id: string; version: number; patch: Partial<TicketTypeBody> }) =>
+      unwrap(
+        api.PATCH('/api/v1/events/{id}/ticket-types/{type_id}', {
+          params: { path: { id: eventId, type_id: id }, header: { 'If-Match': `"${version}"` } },
+          body: patch,
+        }),
+      ),
+    onSettled: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: ({ id, version }: { id: string; version: number }) =>
+      unwrap(
+        api.DELETE('/api/v1/events/{id}/ticket-types/{type_id}', {
+          params: { path: { id: eventId, type_id: id }, header: { 'If-Match': `"${version}"` } },
+        }),
+      ),
+    onSettled: refresh,
+  });
+  return { add, edit, remove };
+}

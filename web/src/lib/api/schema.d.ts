@@ -348,6 +348,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/ticket-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event's ticket types with each one's live `available`. Hidden types are listed only to
+         *     the event's organiser and admins.
+         */
+        get: operations["evently_gateway.routes.ticket_types.list_ticket_types"];
+        put?: never;
+        /** Add a ticket type to an event (its organiser or an admin). */
+        post: operations["evently_gateway.routes.ticket_types.write.create_ticket_type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{id}/ticket-types/{type_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a ticket type nobody has booked (the event's organiser or an admin; `If-Match`). A
+         *     type with bookings is refused with `409`: hide it, or set its quota to what is sold.
+         */
+        delete: operations["evently_gateway.routes.ticket_types.write.delete_ticket_type"];
+        options?: never;
+        head?: never;
+        /** Edit a ticket type (the event's organiser or an admin). Needs `If-Match` with its `ETag`. */
+        patch: operations["evently_gateway.routes.ticket_types.write.patch_ticket_type"];
+        trace?: never;
+    };
     "/api/v1/events/{id}/waitlist": {
         parameters: {
             query?: never;
@@ -1006,6 +1048,14 @@ export interface components {
             /** Format: uuid */
             user_id: string;
         };
+        "evently_gateway.routes.bookings.BookingLineOut": {
+            /** Format: int32 */
+            quantity: number;
+            /** Format: uuid */
+            ticket_type_id: string;
+            /** Format: int64 */
+            unit_price_cents: number;
+        };
         "evently_gateway.routes.bookings.BookingOut": {
             /** Format: int64 */
             amount_cents: number;
@@ -1018,6 +1068,8 @@ export interface components {
             hold_expires_at?: string | null;
             /** Format: uuid */
             id: string;
+            /** @description What was booked by ticket type (absent for an event sold as one pool of seats). */
+            lines?: components["schemas"]["evently_gateway.routes.bookings.BookingLineOut"][];
             /** Format: int32 */
             quantity: number;
             /** @description Why it was rejected, e.g. `sold_out`. */
@@ -1031,10 +1083,16 @@ export interface components {
         };
         "evently_gateway.routes.bookings.BookingRequest": {
             /**
-             * Format: int32
-             * @description Seats to book: 1 to the event's `max_per_booking`.
+             * @description Seats by ticket type, for an event that sells ticket types: decided as a whole (every line
+             *     or none).
              */
-            quantity: number;
+            lines?: components["schemas"]["evently_gateway.routes.ticket_types.lines.LineIn"][];
+            /**
+             * Format: int32
+             * @description Seats to book: 1 to the event's `max_per_booking`, for an event sold as one pool of seats
+             *     (with `lines`, their total or left out).
+             */
+            quantity?: number | null;
             /** @description Join the waitlist instead of being rejected when sold out. */
             waitlist_if_sold_out?: boolean;
         };
@@ -1265,6 +1323,93 @@ export interface components {
              */
             endpoint: string;
             keys: components["schemas"]["evently_gateway.routes.push.SubscriptionKeys"];
+        };
+        /** @description Seats of one ticket type in a booking request. */
+        "evently_gateway.routes.ticket_types.lines.LineIn": {
+            /** Format: int32 */
+            quantity: number;
+            /** Format: uuid */
+            ticket_type_id: string;
+        };
+        "evently_gateway.routes.ticket_types.TicketTypeList": {
+            items: components["schemas"]["evently_gateway.routes.ticket_types.TicketTypeOut"][];
+        };
+        "evently_gateway.routes.ticket_types.TicketTypeOut": {
+            /**
+             * Format: int32
+             * @description Tickets of this type that can still be booked now: its quota's, within the event's seats.
+             */
+            available: number;
+            currency: string;
+            description: string;
+            /** Format: uuid */
+            event_id: string;
+            /** Format: int32 */
+            held: number;
+            hidden: boolean;
+            /** Format: uuid */
+            id: string;
+            /** Format: int32 */
+            max_per_booking?: number | null;
+            name: string;
+            /** Format: int32 */
+            position: number;
+            /** Format: int64 */
+            price_cents: number;
+            /** Format: int32 */
+            quota: number;
+            /** Format: date-time */
+            sales_end?: string | null;
+            /** Format: date-time */
+            sales_start?: string | null;
+            /** Format: int32 */
+            sold: number;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description The fields to change; absent fields stay as they are. */
+        "evently_gateway.routes.ticket_types.TicketTypePatch": {
+            description?: string | null;
+            hidden?: boolean | null;
+            /** Format: int32 */
+            max_per_booking?: number | null;
+            name?: string | null;
+            /** Format: int64 */
+            price_cents?: number | null;
+            /**
+             * Format: int32
+             * @description Lowering it below what is sold or held is refused with `409`.
+             */
+            quota?: number | null;
+            /** Format: date-time */
+            sales_end?: string | null;
+            /** Format: date-time */
+            sales_start?: string | null;
+        };
+        "evently_gateway.routes.ticket_types.TicketTypeRequest": {
+            description?: string;
+            /** @description Not listed to the public. */
+            hidden?: boolean;
+            /**
+             * Format: int32
+             * @description Most tickets of this type in one booking (the event's own limit applies too).
+             */
+            max_per_booking?: number | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description Price per ticket in minor units of the event's currency; 0 is free.
+             */
+            price_cents: number;
+            /**
+             * Format: int32
+             * @description Tickets of this type on sale; the event's capacity caps all types together.
+             */
+            quota: number;
+            /** Format: date-time */
+            sales_end?: string | null;
+            /** Format: date-time */
+            sales_start?: string | null;
         };
         /** @description A booking's tickets: empty until the booking is confirmed and its tickets are issued. */
         "evently_gateway.routes.tickets.BookingTickets": {
@@ -4033,6 +4178,550 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.ticket_types.list_ticket_types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.ticket_types.TicketTypeList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.ticket_types.write.create_ticket_type": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["evently_gateway.routes.ticket_types.TicketTypeRequest"];
+            };
+        };
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.ticket_types.TicketTypeOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.ticket_types.write.delete_ticket_type": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the ETag from create or a previous edit */
+                "If-Match": string;
+            };
+            path: {
+                id: string;
+                type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.ticket_types.write.patch_ticket_type": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the ETag from create or a previous edit */
+                "If-Match": string;
+            };
+            path: {
+                id: string;
+                type_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["evently_gateway.routes.ticket_types.TicketTypePatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.ticket_types.TicketTypeOut"];
+                };
             };
             /** @description Malformed request */
             400: {

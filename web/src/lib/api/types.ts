@@ -12,3 +12,4 @@ export type EventAnalytics = S['evently_gateway.routes.analytics.EventAnalytics'
 export type Overview = S['evently_gateway.routes.analytics.Overview'];
 export type Attendee = S['evently_gateway.routes.attendees.Attendee'];
 export type Hour = S['evently_gateway.routes.analytics.Hour'];
+export type TicketTypeOut = S['evently_gateway.routes.ticket_types.TicketTypeOut'];

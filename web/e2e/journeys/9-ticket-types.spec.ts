@@ -1,0 +1,51 @@
+import { expect, test } from '../support/test';
+import { AppPage } from '../pages/app.page';
+import { event, organizer, registerUser, venue } from '../support/api';
+import { shoot } from '../support/shots';
+
+test('9. an organiser sells two ticket types; an attendee books both in one booking and the list shows what is left', async ({ page, context }) => {
+  const org = await organizer('Tess Types');
+  const v = await venue(org.token, 'Dock Hall');
+  const name = `Two Kinds ${Date.now() % 100000}`;
+  const e = await event(org.token, v.id, { name, capacity: 20 });
+
+  // The organiser adds the types in the console.
+  await new AppPage(page).login(org.email, undefined, `/organizer/events/${e.id}`);
+  const types = page.getByRole('region', { name: 'Ticket types' });
+  await expect(types.getByText(/sold as one pool of seats/)).toBeVisible();
+  const add = types.getByRole('form', { name: 'Add ticket type' });
+  await add.getByLabel('Name').fill('VIP');
+  await add.getByLabel('Price (cents)').fill('0');
+  await add.getByLabel('Quota').fill('2');
+  await add.getByRole('button', { name: 'Add ticket type' }).click();
+  await expect(types.getByRole('rowheader', { name: 'VIP' })).toBeVisible();
+  await add.getByLabel('Name').fill('General');
+  await add.getByLabel('Quota').fill('15');
+  await add.getByRole('button', { name: 'Add ticket type' }).click();
+  await expect(types.getByRole('rowheader', { name: 'General' })).toBeVisible();
+  // A name already taken is refused next to its field.
+  await add.getByLabel('Name').fill('VIP');
+  await add.getByRole('button', { name: 'Add ticket type' }).click();
+  await expect(add.getByLabel('Name')).toHaveAttribute('aria-invalid', 'true');
+  await shoot(page, 'organizer-ticket-types');
+
+  // An attendee books one VIP and two General tickets at once.
+  const ana = await registerUser('types', 'Ana Types');
+  const attendee = await context.browser()!.newContext();
+  const tab = await attendee.newPage();
+  await new AppPage(tab).login(ana.email, undefined, `/events/${e.id}`);
+  const box = tab.getByRole('region', { name: 'Book' });
+  await expect(box.getByRole('group', { name: 'Tickets' })).toBeVisible();
+  await box.getByLabel(/^VIP/).fill('1');
+  await box.getByLabel(/^General/).fill('2');
+  await shoot(tab, 'event-ticket-types');
+  await box.getByRole('button', { name: 'Book now' }).click();
+  await expect(box.getByText('Booked! Your seats are confirmed.')).toBeVisible({ timeout: 15_000 });
+  await expect(box.getByLabel(/^VIP/)).toHaveAccessibleDescription(/1 left/);
+
+  // The organiser's table counts them.
+  await page.reload();
+  const vip = types.getByRole('row', { name: /VIP/ });
+  await expect(vip.getByRole('cell').nth(1)).toHaveText('1');
+  await attendee.close();
+});
