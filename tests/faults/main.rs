@@ -13,6 +13,7 @@ mod cluster;
 mod consumer_kill;
 mod gateway_kill;
 mod leases;
+mod nats_outage;
 mod poison;
 mod postgres_outage;
 mod postgres_restart;
