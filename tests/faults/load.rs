@@ -28,6 +28,18 @@ pub struct Outcome {
     pub without_retry_after: usize,
 }
 
+impl Outcome {
+    /// Adds what another load saw (a sale in waves).
+    pub fn merge(&mut self, other: Outcome) {
+        self.answered.extend(other.answered);
+        self.retries += other.retries;
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        self.without_retry_after += other.without_retry_after;
+    }
+}
+
 /// Books one seat for each user of `users` on `event` through `target`, `concurrency` at a time.
 pub async fn book_all(
     http: &reqwest::Client,

@@ -9,9 +9,11 @@
 mod load;
 mod process;
 
+mod backup_restore;
 mod cluster;
 mod consumer_kill;
 mod gateway_kill;
+mod jetstream_store;
 mod leases;
 mod nats_outage;
 mod poison;
