@@ -1,7 +1,9 @@
 //! `evently`: one binary for every part of Evently. `evently up` runs everything in one process
 //! (starting private PostgreSQL and NATS when no URLs are given); `gateway`, `consume`, `migrate`,
-//! `nats apply` and `admin create` run one part each; `demo` fills an instance with demo data.
+//! `nats apply`, `backup`, `restore` and `admin create` run one part each; `demo` fills an
+//! instance with demo data.
 
+mod backup;
 mod demo;
 
 use std::path::Path;
@@ -66,6 +68,23 @@ enum Command {
     Analytics {
         #[command(subcommand)]
         action: AnalyticsAction,
+    },
+    /// Back up PostgreSQL with the durable consumers' positions into DIR (pg_dump on PATH).
+    Backup { dir: std::path::PathBuf },
+    /// Restore a backup into DATABASE_URL's empty database and rewind the durable consumers to
+    /// its positions (stop every `evently consume` first).
+    Restore {
+        dir: std::path::PathBuf,
+        /// Only rewind the consumers (the database was restored another way).
+        #[arg(long)]
+        consumers_only: bool,
+        /// Go on when the streams no longer hold every message after the backup.
+        #[arg(long)]
+        accept_gaps: bool,
+        /// A consumer left where it stands (repeatable): `--keep notifications` sends nothing
+        /// again.
+        #[arg(long, value_name = "CONSUMER")]
+        keep: Vec<String>,
     },
     /// Administration.
     Admin {
@@ -213,6 +232,13 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { dir } => backup::backup(&settings, &dir).await,
+        Command::Restore {
+            dir,
+            consumers_only,
+            accept_gaps,
+            keep,
+        } => backup::restore(&settings, &dir, consumers_only, accept_gaps, &keep).await,
         Command::Admin {
             action: AdminAction::Create { email, password },
         } => {

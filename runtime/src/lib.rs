@@ -2,6 +2,7 @@
 //! connection with the stream and consumer definitions, and identity (passwords and tokens).
 
 pub mod background;
+pub mod backup;
 pub mod db;
 pub mod identity;
 pub mod local;

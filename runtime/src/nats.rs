@@ -202,11 +202,16 @@ pub async fn apply(js: &jetstream::Context, settings: &Settings) -> anyhow::Resu
     }
     let ack_wait = settings.consumer.ack_wait_secs.map(Duration::from_secs);
     for name in consumer_names() {
-        let (stream_name, config) = consumer_config(&prefix, name, ack_wait)?;
+        let (stream_name, mut config) = consumer_config(&prefix, name, ack_wait)?;
         let stream = js
             .get_stream(&stream_name)
             .await
             .with_context(|| format!("looking up stream {stream_name}"))?;
+        if let Ok(existing) = stream.consumer_info(name).await {
+            // Where a durable starts is fixed when it is created (JetStream refuses to change
+            // it): a durable rewound after a restore (`evently restore`) keeps its start.
+            config.deliver_policy = existing.config.deliver_policy;
+        }
         if let Err(create_err) = stream.create_consumer(config.clone()).await {
             stream.update_consumer(config).await.with_context(|| {
                 format!("creating ({create_err}) or updating consumer {name} on {stream_name}")

@@ -163,7 +163,7 @@ async fn a_cluster_node_killed_and_restarted_during_a_sale_loses_and_doubles_not
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
-    let load = book_all(&app, target, users, event, 40, answered.clone());
+    let load = book_all(&app.http, target, users, event, 40, answered.clone());
     let chaos = async {
         app.eventually("some requests are answered", || async {
             answered.load(Ordering::Relaxed) >= 80

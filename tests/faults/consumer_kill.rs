@@ -26,7 +26,7 @@ async fn a_consumer_process_killed_mid_stream_and_restarted_decides_every_bookin
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
-    let load = book_all(&app, target, users, event, 40, answered.clone());
+    let load = book_all(&app.http, target, users, event, 40, answered.clone());
     let chaos = async {
         // Kill the consumer once it has decided some bookings and more are coming.
         let decided_at_kill = decided_at_least(&app, 60).await;

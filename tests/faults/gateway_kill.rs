@@ -22,7 +22,14 @@ async fn a_gateway_killed_with_requests_in_flight_loses_and_doubles_nothing_on_r
     let target = Arc::new(RwLock::new(gateway.base.clone().expect("base")));
 
     let answered = Arc::new(AtomicUsize::new(0));
-    let load = book_all(&app, target.clone(), users, event, 60, answered.clone());
+    let load = book_all(
+        &app.http,
+        target.clone(),
+        users,
+        event,
+        60,
+        answered.clone(),
+    );
     let chaos = async {
         app.eventually("some requests are answered", || async {
             answered.load(Ordering::Relaxed) >= 80

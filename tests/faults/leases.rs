@@ -97,7 +97,7 @@ async fn two_reservations_instances_decide_in_stream_order_and_a_standby_takes_o
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
-    let load = book_all(&app, target, users, event, 40, answered.clone());
+    let load = book_all(&app.http, target, users, event, 40, answered.clone());
     let chaos = async {
         // Kill the active instance mid-stream: the standby takes over once the lease expires.
         decided_at_least(&app, 100).await;

@@ -28,16 +28,28 @@ pub struct Outcome {
     pub without_retry_after: usize,
 }
 
+impl Outcome {
+    /// Adds what another load saw (a sale in waves).
+    pub fn merge(&mut self, other: Outcome) {
+        self.answered.extend(other.answered);
+        self.retries += other.retries;
+        for (status, n) in other.statuses {
+            *self.statuses.entry(status).or_default() += n;
+        }
+        self.without_retry_after += other.without_retry_after;
+    }
+}
+
 /// Books one seat for each user of `users` on `event` through `target`, `concurrency` at a time.
 pub async fn book_all(
-    app: &TestApp,
+    http: &reqwest::Client,
     target: Target,
     users: Vec<TestUser>,
     event: Uuid,
     concurrency: usize,
     answered_so_far: Arc<AtomicUsize>,
 ) -> Outcome {
-    let http = app.http.clone();
+    let http = http.clone();
     let retries = Arc::new(AtomicUsize::new(0));
     let statuses = Arc::new(parking_lot::Mutex::new(BTreeMap::<u16, usize>::new()));
     let without_retry_after = Arc::new(AtomicUsize::new(0));
@@ -55,7 +67,9 @@ pub async fn book_all(
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore");
             let key = format!("fault-{}", user.id);
-            let deadline = Instant::now() + Duration::from_secs(120);
+            // Longer than any outage a fault test makes (`EVENTLY_FAULT_*_OUTAGE_SECS`, five
+            // minutes at most), with the backlog drained after it.
+            let deadline = Instant::now() + Duration::from_secs(600);
             loop {
                 let base = target.read().clone();
                 let sent = http

@@ -9,10 +9,13 @@
 mod load;
 mod process;
 
+mod backup_restore;
 mod cluster;
 mod consumer_kill;
 mod gateway_kill;
+mod jetstream_store;
 mod leases;
+mod nats_outage;
 mod poison;
 mod postgres_outage;
 mod postgres_restart;

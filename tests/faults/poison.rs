@@ -21,7 +21,7 @@ async fn poison_messages_in_a_sale_are_dead_lettered_and_the_rest_flows() {
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
-    let load = book_all(&app, target, users, event, 40, answered.clone());
+    let load = book_all(&app.http, target, users, event, 40, answered.clone());
     let poison = async {
         for i in 0..5usize {
             app.eventually("the sale moves on", || async {

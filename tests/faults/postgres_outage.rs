@@ -44,7 +44,7 @@ async fn a_long_postgres_outage_dead_letters_nothing_and_answers_503_not_500() {
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
-    let load = book_all(&app, target, users, event, 20, answered);
+    let load = book_all(&app.http, target, users, event, 20, answered);
     let chaos = async {
         let decided = decided_at_least(&app, 30).await;
         pg.stop().await.expect("stop PostgreSQL");

@@ -26,7 +26,7 @@ async fn a_postgres_restart_during_a_sale_loses_and_doubles_nothing() {
 
     let answered = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(RwLock::new(app.base.clone()));
-    let load = book_all(&app, target, users, event, 40, answered);
+    let load = book_all(&app.http, target, users, event, 40, answered);
     let chaos = async {
         let decided = decided_at_least(&app, 50).await;
         pg.stop().await.expect("stop PostgreSQL");

@@ -17,7 +17,17 @@ pub struct Evently {
 /// configuration file (private to the owner, removed with the returned path), and generous rate
 /// limits.
 fn command(app: &TestApp, args: &[&str]) -> (Command, tempfile::TempPath) {
+    command_with(app, args, |_| {})
+}
+
+/// [`command`] with the app's settings changed by `configure` (another database, say).
+fn command_with(
+    app: &TestApp,
+    args: &[&str],
+    configure: impl FnOnce(&mut evently_runtime::Settings),
+) -> (Command, tempfile::TempPath) {
     let mut settings = (*app.settings).clone();
+    configure(&mut settings);
     settings.consumer.batch_size = 64;
     settings.db_max_connections = 8;
     settings.decision_wait_ms = 2000;
@@ -65,6 +75,43 @@ impl Evently {
             base: None,
             _config: config,
         }
+    }
+
+    /// `evently consume` (every consumer) with the app's settings changed by `configure`.
+    pub fn consume_with(
+        app: &TestApp,
+        configure: impl FnOnce(&mut evently_runtime::Settings),
+    ) -> Self {
+        let (mut command, config) = command_with(app, &["consume"], configure);
+        let child = command.spawn().expect("spawn consume");
+        Self {
+            child,
+            base: None,
+            _config: config,
+        }
+    }
+
+    /// Runs `evently <args>` to its end with the app's settings changed by `configure`; panics
+    /// with its output when it fails, returns its standard output.
+    pub async fn run(
+        app: &TestApp,
+        args: &[&str],
+        configure: impl FnOnce(&mut evently_runtime::Settings),
+    ) -> String {
+        let (mut command, _config) = command_with(app, args, configure);
+        let out = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .expect("run evently");
+        assert!(
+            out.status.success(),
+            "evently {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// `evently gateway` on `port`, once it answers `/health/ready`.
