@@ -53,7 +53,7 @@ pub const BOOKING_COLUMNS: &str = "b.id, b.event_id, b.user_id, b.quantity, b.st
     b.amount_cents, b.currency::text AS currency, b.hold_expires_at, b.created_at, b.updated_at, \
     (SELECT COALESCE(jsonb_agg(jsonb_build_object('ticket_type_id', l.ticket_type_id, \
     'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents) ORDER BY l.ticket_type_id), '[]') \
-    FROM booking_lines l WHERE l.booking_id = b.id) AS lines";
+    FROM booking_lines l WHERE l.booking_id = b.id) AS lines, b.promo_code_id, b.discount_cents";
 
 /// A row of `bookings`, as both the gateway and the consumers read it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -70,6 +70,8 @@ pub struct BookingRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub lines: sqlx::types::Json<Vec<BookingLine>>,
+    pub promo_code_id: Option<Uuid>,
+    pub discount_cents: i64,
 }
 
 impl BookingRow {
@@ -88,6 +90,8 @@ impl BookingRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             lines: self.lines.0,
+            promo_code_id: self.promo_code_id,
+            discount_cents: self.discount_cents,
         }
     }
 }

@@ -75,6 +75,11 @@ pub enum RejectReason {
     UnknownTicketType,
     /// A line's ticket type is outside its own sales window.
     TicketTypeNotOnSale,
+    /// The promo code does not exist for this event, is outside its validity window, or applies
+    /// to none of the booking's tickets.
+    PromoCodeNotValid,
+    /// The promo code's uses are all taken.
+    PromoCodeUsedUp,
 }
 
 impl RejectReason {
@@ -88,6 +93,8 @@ impl RejectReason {
             Self::ExceedsMaxPerBooking => "exceeds_max_per_booking",
             Self::UnknownTicketType => "unknown_ticket_type",
             Self::TicketTypeNotOnSale => "ticket_type_not_on_sale",
+            Self::PromoCodeNotValid => "promo_code_not_valid",
+            Self::PromoCodeUsedUp => "promo_code_used_up",
         }
     }
 
@@ -101,6 +108,8 @@ impl RejectReason {
             "exceeds_max_per_booking" => Self::ExceedsMaxPerBooking,
             "unknown_ticket_type" => Self::UnknownTicketType,
             "ticket_type_not_on_sale" => Self::TicketTypeNotOnSale,
+            "promo_code_not_valid" => Self::PromoCodeNotValid,
+            "promo_code_used_up" => Self::PromoCodeUsedUp,
             _ => return None,
         })
     }
@@ -127,6 +136,16 @@ pub struct BookingSnapshot {
     /// quantities add up to `quantity`, their prices to `amount_cents`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<BookingLine>,
+    /// The promo code the booking used, if any; `amount_cents` is after its discount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code_id: Option<Uuid>,
+    /// What the promo code took off, in minor units.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub discount_cents: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// One ticket type of a booking, at the price it was booked at.

@@ -23,6 +23,9 @@ pub struct ReserveSeats {
     /// one pool of seats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<LineRequest>,
+    /// A promo code (upper case): its discount applies, and it may unlock hidden ticket types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promo_code: Option<String>,
 }
 
 /// Seats of one ticket type asked for in a booking.

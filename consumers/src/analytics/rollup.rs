@@ -313,6 +313,8 @@ mod tests {
                 created_at: at,
                 updated_at: at,
                 lines: Vec::new(),
+                promo_code_id: None,
+                discount_cents: 0,
             },
             availability: Some(Availability {
                 capacity: 100,

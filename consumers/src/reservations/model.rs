@@ -74,8 +74,49 @@ pub struct TicketType {
     pub sales_start: Option<DateTime<Utc>>,
     pub sales_end: Option<DateTime<Utc>>,
     pub max_per_booking: Option<i32>,
+    /// Bookable only with a promo code that names it.
+    pub hidden: bool,
     /// Whether the row is to be written.
     pub touched: bool,
+}
+
+/// A promo code of a locked event, as a reserve command names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromoCode {
+    pub id: Uuid,
+    pub percent_off: Option<i32>,
+    pub amount_off_cents: Option<i64>,
+    /// The ticket types it applies to (and unlocks when hidden); empty: every type, or an event
+    /// sold as one pool of seats.
+    pub ticket_type_ids: Vec<Uuid>,
+    pub max_uses: Option<i32>,
+    pub uses: i32,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+}
+
+impl PromoCode {
+    pub fn covers(&self, ticket_type: Uuid) -> bool {
+        self.ticket_type_ids.is_empty() || self.ticket_type_ids.contains(&ticket_type)
+    }
+
+    pub fn valid_at(&self, at: DateTime<Utc>) -> bool {
+        self.valid_from.is_none_or(|f| at >= f) && self.valid_to.is_none_or(|t| at < t)
+    }
+
+    pub fn used_up(&self) -> bool {
+        self.max_uses.is_some_and(|m| self.uses >= m)
+    }
+
+    /// What it takes off `eligible` (the price of the tickets it applies to), never more.
+    pub fn discount(&self, eligible: i64) -> i64 {
+        let off = match (self.percent_off, self.amount_off_cents) {
+            (Some(percent), _) => eligible * i64::from(percent) / 100,
+            (None, Some(amount)) => amount,
+            (None, None) => 0,
+        };
+        off.clamp(0, eligible.max(0))
+    }
 }
 
 impl TicketType {
@@ -100,6 +141,10 @@ pub struct Locked {
     pub touched: bool,
     /// The event's ticket types, by id (none for an event sold as one pool of seats).
     pub types: BTreeMap<Uuid, TicketType>,
+    /// The event's promo codes the batch's commands name, by code.
+    pub codes: BTreeMap<String, PromoCode>,
+    /// Uses taken (+) and given back (-) by the batch, by promo code id.
+    pub code_uses: BTreeMap<Uuid, i32>,
 }
 
 impl Locked {
@@ -115,6 +160,18 @@ impl Locked {
             })
             .collect();
         availability
+    }
+
+    /// A booking that held seats with a promo code gives its use back.
+    pub fn give_back_code(&mut self, promo_code_id: Option<Uuid>) {
+        let Some(id) = promo_code_id else {
+            return;
+        };
+        *self.code_uses.entry(id).or_default() -= 1;
+        if let Some(code) = self.codes.values_mut().find(|c| c.id == id) {
+            code.uses = (code.uses - 1).max(0);
+        }
+        self.touched = true;
     }
 
     /// Moves a booking's seats: `held` and `sold` change by `quantity` times the given signs (-1,

@@ -12,6 +12,7 @@ use salvo::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::promo_codes::check_code;
 use super::ticket_types::{LineIn, check_booking};
 use super::{reply, set_location};
 use crate::auth::{CurrentUser, current_user};
@@ -44,6 +45,10 @@ pub struct BookingRequest {
     /// or none).
     #[serde(default)]
     pub lines: Vec<LineIn>,
+    /// A promo code for this event: its discount applies, and it unlocks the hidden ticket types
+    /// it names.
+    #[salvo(schema(min_length = 3, max_length = 40))]
+    pub promo_code: Option<String>,
     /// Join the waitlist instead of being rejected when sold out.
     #[serde(default)]
     pub waitlist_if_sold_out: bool,
@@ -69,6 +74,11 @@ pub struct BookingOut {
     /// What was booked by ticket type (absent for an event sold as one pool of seats).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<BookingLineOut>,
+    /// The promo code the booking used; `amount_cents` is after its discount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promo_code_id: Option<Uuid>,
+    /// What the promo code took off.
+    pub discount_cents: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +111,8 @@ impl From<BookingSnapshot> for BookingOut {
                     unit_price_cents: l.unit_price_cents,
                 })
                 .collect(),
+            promo_code_id: b.promo_code_id,
+            discount_cents: b.discount_cents,
         }
     }
 }
@@ -182,7 +194,24 @@ pub async fn create_booking(
         .get(&state.pool, event_id)
         .await?
         .ok_or(ApiError::NotFound("event"))?;
-    let asked = check_booking(&rules, body.quantity, &body.lines)?;
+    let code = match &body.promo_code {
+        Some(code) => Some(check_code(&state.pool, event_id, code, Utc::now()).await?),
+        None => None,
+    };
+    let unlocked = code.as_ref().map_or(&[][..], |c| &c.1.ticket_type_ids[..]);
+    let asked = check_booking(&rules, body.quantity, &body.lines, unlocked)?;
+    if let Some((_, c)) = &code
+        && !c.ticket_type_ids.is_empty()
+        && !asked
+            .lines
+            .iter()
+            .any(|l| c.ticket_type_ids.contains(&l.ticket_type_id))
+    {
+        return Err(ApiError::field(
+            "promo_code",
+            "applies to none of these tickets",
+        ));
+    }
     // Microseconds, as PostgreSQL keeps it: a booking whose `created_at` is not this instant was
     // made by an earlier request with the same key.
     let now = Utc::now().trunc_subsecs(6);
@@ -221,6 +250,7 @@ pub async fn create_booking(
                 quantity: l.quantity,
             })
             .collect(),
+        promo_code: code.map(|c| c.0),
     });
     tracing::debug!(booking_id = %booking_id, event_id = %event_id, command_id = %command.command_id(), "publishing a reserve command");
     // No database read before publishing: the stream's duplicate window tells whether this key
@@ -284,6 +314,8 @@ pub async fn create_booking(
                 created_at: now,
                 updated_at: now,
                 lines: asked.lines,
+                promo_code_id: None,
+                discount_cents: 0,
             };
             state.decisions.remember_pending(pending.clone());
             answer(res, StatusCode::ACCEPTED, pending);

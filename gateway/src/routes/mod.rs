@@ -16,6 +16,7 @@ pub mod me_live;
 pub mod my_data;
 pub mod notifications;
 pub mod payments;
+pub mod promo_codes;
 pub mod push;
 pub mod ticket_types;
 pub mod tickets;
@@ -32,6 +33,7 @@ pub fn api() -> Router {
         .push(events::router())
         .push(bookings::router())
         .push(ticket_types::router())
+        .push(promo_codes::router())
         .push(analytics::router())
         .push(payments::router())
         .push(waitlist::router())

@@ -214,6 +214,8 @@ fn booking_event(event_id: Uuid, id: Uuid, status: BookingStatus) -> BookingEven
             created_at: now,
             updated_at: now,
             lines: Vec::new(),
+            promo_code_id: None,
+            discount_cents: 0,
         },
         availability: Some(Availability {
             capacity: 10,

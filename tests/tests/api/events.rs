@@ -397,6 +397,7 @@ async fn cancelling_an_event_cancels_and_refunds_every_booking_once_despite_a_cr
             waitlist_if_sold_out: false,
             requested_at: chrono::Utc::now(),
             lines: Vec::new(),
+            promo_code: None,
         });
         js.send_publish(
             app.prefix.reserve(event),

@@ -21,6 +21,7 @@ fn reserve(event: Uuid, user: Uuid) -> BookingCommand {
         waitlist_if_sold_out: false,
         requested_at: Utc::now(),
         lines: Vec::new(),
+        promo_code: None,
     })
 }
 

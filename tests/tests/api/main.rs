@@ -15,6 +15,7 @@ mod my_data;
 mod notifications;
 mod operations;
 mod payments;
+mod promo_codes;
 mod push_safety;
 mod retention;
 mod security;

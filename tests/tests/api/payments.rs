@@ -325,6 +325,22 @@ async fn payments_minus_refunds_match_every_booking_after_a_random_run() {
     let app = TestApp::spawn().await;
     let organizer = app.user_with_role("organizer").await;
     let event = app.create_event(&organizer, 6, 1000).await;
+    // Discounts too: half price for the first three bookings that hold seats with it, and 5.00 off.
+    for (code, off) in [
+        ("HALF", json!({"percent_off": 50, "max_uses": 3})),
+        ("FIVE", json!({"amount_off_cents": 500})),
+    ] {
+        let mut body = off;
+        body["code"] = json!(code);
+        let res = app
+            .post(
+                &format!("/events/{event}/promo-codes"),
+                Some(&organizer.token),
+                &body,
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
     let users = app.bulk_users(8).await;
     let seed: u64 = rand::random();
     eprintln!("seed {seed}");
@@ -336,7 +352,29 @@ async fn payments_minus_refunds_match_every_booking_after_a_random_run() {
         let op = rng.random_range(0..6);
         if op == 0 || bookings.is_empty() {
             let u = rng.random_range(0..users.len());
-            let b = book(&app, &users[u], event, rng.random_range(1..=2), false).await;
+            let quantity = rng.random_range(1..=2);
+            let b = match rng.random_range(0..3) {
+                0 => book(&app, &users[u], event, quantity, false).await,
+                n => {
+                    let code = if n == 1 { "half" } else { "FIVE" };
+                    let res = app
+                        .post(
+                            &format!("/events/{event}/bookings"),
+                            Some(&users[u].token),
+                            &json!({"quantity": quantity, "promo_code": code}),
+                        )
+                        .await;
+                    match res.status().as_u16() {
+                        201 | 202 => {
+                            let b: Value = res.json().await.expect("json");
+                            app.wait_decided(&users[u], id(&b)).await
+                        }
+                        // The code's uses are all taken (checked again by the consumer).
+                        422 => continue,
+                        other => panic!("a booking with a code answered {other}"),
+                    }
+                }
+            };
             if b["status"] == "held" {
                 bookings.push((u, id(&b), None));
             }
@@ -445,6 +483,35 @@ async fn payments_minus_refunds_match_every_booking_after_a_random_run() {
         "the inventory matches the bookings"
     );
     assert!(s + h <= c);
+    // Each discounted booking's price and discount add up to its seats' price, and each code's
+    // uses are the bookings holding seats with it, never more than its limit.
+    let discounted: Vec<(i64, i64, i32)> = sqlx::query_as(
+        "SELECT amount_cents, discount_cents, quantity FROM bookings WHERE event_id = $1 AND promo_code_id IS NOT NULL",
+    )
+    .bind(event)
+    .fetch_all(&app.pool)
+    .await
+    .expect("discounted");
+    for (amount, discount, quantity) in &discounted {
+        assert_eq!(amount + discount, 1000 * i64::from(*quantity));
+        assert!(*discount > 0);
+    }
+    let codes: Vec<(String, i32, Option<i32>, i64)> = sqlx::query_as(
+        "SELECT p.code, p.uses, p.max_uses, (SELECT count(*) FROM bookings b WHERE b.promo_code_id = p.id \
+         AND b.status IN ('held', 'confirmed')) FROM promo_codes p WHERE p.event_id = $1",
+    )
+    .bind(event)
+    .fetch_all(&app.pool)
+    .await
+    .expect("codes");
+    for (code, uses, max, holding) in &codes {
+        assert_eq!(
+            i64::from(*uses),
+            *holding,
+            "{code}: uses are the bookings holding seats"
+        );
+        assert!(max.is_none_or(|m| *uses <= m), "{code}: {uses} uses");
+    }
     app.shutdown().await;
 }
 

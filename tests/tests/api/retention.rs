@@ -283,6 +283,8 @@ fn booking(event_id: Uuid, status: BookingStatus, decided: chrono::DateTime<Utc>
             created_at: decided,
             updated_at: decided,
             lines: Vec::new(),
+            promo_code_id: None,
+            discount_cents: 0,
         },
         availability: None,
         occurred_at: decided,

@@ -174,6 +174,7 @@ async fn newcomers_get_no_freed_seat_while_people_wait() {
             waitlist_if_sold_out: false,
             requested_at: chrono::Utc::now(),
             lines: Vec::new(),
+            promo_code: None,
         }),
     )
     .await;

@@ -49,12 +49,18 @@ pub fn is_active(status: BookingStatus) -> bool {
     )
 }
 
-/// Cancels a booking, giving its seats back (its ticket types' too). Returns whether anything
+/// Cancels a booking, giving its seats back (its ticket types' too) and its promo code's use. Returns whether anything
 /// changed.
 pub fn release(event: &mut Locked, booking: &mut BookingSnapshot, now: DateTime<Utc>) -> bool {
     match booking.status {
-        BookingStatus::Confirmed => event.move_seats(booking.quantity, &booking.lines, 0, -1),
-        BookingStatus::Held => event.move_seats(booking.quantity, &booking.lines, -1, 0),
+        BookingStatus::Confirmed => {
+            event.move_seats(booking.quantity, &booking.lines, 0, -1);
+            event.give_back_code(booking.promo_code_id);
+        }
+        BookingStatus::Held => {
+            event.move_seats(booking.quantity, &booking.lines, -1, 0);
+            event.give_back_code(booking.promo_code_id);
+        }
         BookingStatus::Waitlisted => event.touched = true,
         _ => return false,
     }

@@ -51,6 +51,8 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
             created_at: now,
             updated_at: now,
             lines: Vec::new(),
+            promo_code_id: None,
+            discount_cents: 0,
         })
     });
     let booking = tracked.change();

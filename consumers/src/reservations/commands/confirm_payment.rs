@@ -97,6 +97,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             lines: Vec::new(),
+            promo_code_id: None,
+            discount_cents: 0,
         }
     }
 

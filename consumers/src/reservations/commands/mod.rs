@@ -45,6 +45,9 @@ pub fn needs(command: &BookingCommand, needs: &mut Needs) {
         BookingCommand::Reserve(c) => {
             // A reserve whose booking exists was applied before: it is replayed.
             needs.bookings.push(c.booking_id);
+            needs
+                .codes
+                .extend(c.promo_code.iter().map(|code| (c.event_id, code.clone())));
             if c.waitlist_if_sold_out {
                 needs.joiners.push((c.event_id, c.user_id));
             }

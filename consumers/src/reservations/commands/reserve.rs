@@ -1,9 +1,12 @@
 //! Reserving seats: the allocation rules. Commands are decided in stream order, so the first
 //! accepted is the first served; nobody waiting may be passed by a newcomer. A booking by ticket
 //! type is decided as a whole: every line fits its type's quota, window and limit and the event
-//! has the seats for all of them, or nothing is taken. A reserve whose booking exists already was
-//! applied before and is replayed. A sold-out reserve that asked for it joins the waitlist, unless
-//! its user already waits for the event (the waitlist is the event's: a booking by ticket type is
+//! has the seats for all of them, or nothing is taken. A promo code must be valid at the request's
+//! time and apply to one of its tickets; its use limit is decided here, in stream order, like
+//! seats (a use is taken only by a booking that holds seats, and given back when it is cancelled
+//! or its hold expires). A reserve whose booking exists already was applied before and is
+//! replayed. A sold-out reserve that asked for it joins the waitlist, unless its user already
+//! waits for the event (the waitlist is the event's: a booking by ticket type or with a code is
 //! rejected `sold_out` instead).
 
 use chrono::{DateTime, Utc};
@@ -14,7 +17,7 @@ use evently_schemas::{
 };
 
 use crate::reservations::engine::{Replay, State, locked};
-use crate::reservations::model::{Locked, Rules, Tracked};
+use crate::reservations::model::{Locked, PromoCode, Rules, TicketType, Tracked};
 
 pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
     if state.bookings.contains_key(&c.booking_id) {
@@ -56,15 +59,15 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Decides a reserve command and takes its seats when it is accepted: from the event, and from
-/// each line's ticket type for a booking by type.
+/// Decides a reserve command and takes its seats when it is accepted: from the event, from each
+/// line's ticket type for a booking by type, and a use of its promo code.
 pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) -> BookingSnapshot {
     let at = command.requested_at.min(now);
-    let rules = &event.rules;
+    let code = command.promo_code.as_ref().map(|c| event.codes.get(c));
     let asked = if command.lines.is_empty() {
         Ok(Vec::new())
     } else {
-        lines(event, command, at)
+        lines(event, command, code.flatten(), at)
     };
     let lines = asked.clone().unwrap_or_default();
     let quantity = if lines.is_empty() {
@@ -72,21 +75,39 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
     } else {
         lines.iter().map(|l| l.quantity).sum()
     };
-    let amount_cents = if lines.is_empty() {
-        rules.price_cents * i64::from(quantity.max(0))
+    let rules = &event.rules;
+    let (gross, eligible) = if lines.is_empty() {
+        let gross = rules.price_cents * i64::from(quantity.max(0));
+        let covered = code.flatten().is_some_and(|c| c.ticket_type_ids.is_empty());
+        (gross, if covered { gross } else { 0 })
     } else {
-        lines
-            .iter()
-            .map(|l| l.unit_price_cents * i64::from(l.quantity))
-            .sum()
+        let price = |l: &BookingLine| l.unit_price_cents * i64::from(l.quantity);
+        let covered = |l: &&BookingLine| code.flatten().is_some_and(|c| c.covers(l.ticket_type_id));
+        (
+            lines.iter().map(price).sum(),
+            lines.iter().filter(covered).map(price).sum(),
+        )
     };
-    let refusal = event_refusal(rules, at).or(match asked {
-        Err(reason) => Some(reason),
-        Ok(_) if quantity < 1 || quantity > rules.max_per_booking => {
-            Some(RejectReason::ExceedsMaxPerBooking)
-        }
-        Ok(_) => None,
-    });
+    let refusal = event_refusal(rules, at)
+        .or(match asked {
+            Err(reason) => Some(reason),
+            Ok(_) if quantity < 1 || quantity > rules.max_per_booking => {
+                Some(RejectReason::ExceedsMaxPerBooking)
+            }
+            Ok(_) => None,
+        })
+        .or(match code {
+            None => None,
+            Some(None) => Some(RejectReason::PromoCodeNotValid),
+            Some(Some(c)) if !c.valid_at(at) || (eligible == 0 && !covers_any(c, &lines)) => {
+                Some(RejectReason::PromoCodeNotValid)
+            }
+            Some(Some(c)) if c.used_up() => Some(RejectReason::PromoCodeUsedUp),
+            Some(Some(_)) => None,
+        });
+    let promo = code.flatten().map(|c| (c.id, c.discount(eligible)));
+    let discount_cents = promo.map_or(0, |p| p.1);
+    let amount_cents = gross - discount_cents;
     let fits = event.inventory.available() >= quantity
         && lines.iter().all(|l| {
             event
@@ -109,11 +130,15 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
                 (BookingStatus::Confirmed, None)
             }
         }
-        None if command.waitlist_if_sold_out && lines.is_empty() => {
+        None if command.waitlist_if_sold_out && lines.is_empty() && promo.is_none() => {
             (BookingStatus::Waitlisted, None)
         }
         None => (BookingStatus::Rejected, Some(RejectReason::SoldOut)),
     };
+    let used = promo.filter(|_| status.holds_seats());
+    if let Some((id, _)) = used {
+        take_use(event, id);
+    }
     BookingSnapshot {
         id: command.booking_id,
         event_id: command.event_id,
@@ -121,12 +146,31 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
         quantity,
         status,
         reason,
-        amount_cents,
+        amount_cents: if used.is_some() { amount_cents } else { gross },
         currency: event.rules.currency.clone(),
         hold_expires_at,
         created_at: command.requested_at,
         updated_at: now,
         lines,
+        promo_code_id: used.map(|u| u.0),
+        discount_cents: used.map_or(0, |u| u.1),
+    }
+}
+
+/// Whether a code applies to any of the lines (a free line counts: its discount is just 0).
+fn covers_any(code: &PromoCode, lines: &[BookingLine]) -> bool {
+    if lines.is_empty() {
+        code.ticket_type_ids.is_empty()
+    } else {
+        lines.iter().any(|l| code.covers(l.ticket_type_id))
+    }
+}
+
+/// A booking holding seats with a code takes one of its uses.
+fn take_use(event: &mut Locked, id: uuid::Uuid) {
+    *event.code_uses.entry(id).or_default() += 1;
+    if let Some(code) = event.codes.values_mut().find(|c| c.id == id) {
+        code.uses += 1;
     }
 }
 
@@ -148,11 +192,19 @@ fn event_refusal(rules: &Rules, at: DateTime<Utc>) -> Option<RejectReason> {
 fn lines(
     event: &Locked,
     command: &ReserveSeats,
+    code: Option<&PromoCode>,
     at: DateTime<Utc>,
 ) -> Result<Vec<BookingLine>, RejectReason> {
     let mut lines: Vec<BookingLine> = Vec::with_capacity(command.lines.len());
     for asked in &command.lines {
-        let Some(t) = event.types.get(&asked.ticket_type_id) else {
+        // A hidden type is bookable only with a code that names it.
+        let unlocked =
+            |t: &TicketType| !t.hidden || code.is_some_and(|c| c.ticket_type_ids.contains(&t.id));
+        let Some(t) = event
+            .types
+            .get(&asked.ticket_type_id)
+            .filter(|t| unlocked(t))
+        else {
             return Err(RejectReason::UnknownTicketType);
         };
         match lines.iter_mut().find(|l| l.ticket_type_id == t.id) {
@@ -182,7 +234,7 @@ mod tests {
 
     use super::*;
     use crate::reservations::commands::cancel::release;
-    use crate::reservations::model::{Inventory, TicketType};
+    use crate::reservations::model::Inventory;
     use evently_schemas::LineRequest;
     use uuid::Uuid;
 
@@ -193,6 +245,8 @@ mod tests {
             version: 1,
             touched: false,
             types: BTreeMap::new(),
+            codes: BTreeMap::new(),
+            code_uses: BTreeMap::new(),
         }
     }
 
@@ -219,8 +273,132 @@ mod tests {
             sales_start: None,
             sales_end: None,
             max_per_booking: None,
+            hidden: false,
             touched: false,
         }
+    }
+
+    fn code(
+        percent_off: Option<i32>,
+        amount_off_cents: Option<i64>,
+        max_uses: Option<i32>,
+    ) -> PromoCode {
+        PromoCode {
+            id: Uuid::new_v4(),
+            percent_off,
+            amount_off_cents,
+            ticket_type_ids: Vec::new(),
+            max_uses,
+            uses: 0,
+            valid_from: None,
+            valid_to: None,
+        }
+    }
+
+    fn with_code(mut c: ReserveSeats, code: &str) -> ReserveSeats {
+        c.promo_code = Some(code.into());
+        c
+    }
+
+    #[test]
+    fn a_codes_use_limit_is_never_exceeded_and_a_cancelled_booking_gives_its_use_back() {
+        let mut locked = event(
+            &Rules {
+                price_cents: 2000,
+                ..rules()
+            },
+            Inventory {
+                capacity: 100,
+                ..Default::default()
+            },
+        );
+        locked
+            .codes
+            .insert("TWO".into(), code(Some(25), None, Some(2)));
+        let now = Utc::now();
+        let decided: Vec<_> = (0..3)
+            .map(|_| allocate(&mut locked, &with_code(command(2, false), "TWO"), now))
+            .collect();
+        assert_eq!(decided[0].status, BookingStatus::Held);
+        assert_eq!(
+            (decided[0].amount_cents, decided[0].discount_cents),
+            (3000, 1000)
+        );
+        assert_eq!(decided[1].status, BookingStatus::Held);
+        assert_eq!(decided[2].reason, Some(RejectReason::PromoCodeUsedUp));
+        assert_eq!(
+            decided[2].amount_cents, 4000,
+            "a refused code takes nothing off"
+        );
+        assert_eq!(locked.codes["TWO"].uses, 2);
+        let mut first = decided[0].clone();
+        assert!(release(&mut locked, &mut first, now));
+        assert_eq!(locked.codes["TWO"].uses, 1);
+        let again = allocate(&mut locked, &with_code(command(1, false), "TWO"), now);
+        assert_eq!(again.status, BookingStatus::Held);
+        assert_eq!(
+            locked.code_uses.values().sum::<i32>(),
+            2,
+            "3 taken, 1 given back"
+        );
+    }
+
+    #[test]
+    fn a_code_takes_off_only_what_it_applies_to_and_unlocks_the_hidden_types_it_names() {
+        let vip = TicketType {
+            hidden: true,
+            ..ticket_type(5, 10_000)
+        };
+        let general = ticket_type(5, 3000);
+        let mut locked = with_types(10, &[vip.clone(), general.clone()]);
+        let now = Utc::now();
+        let b = allocate(&mut locked, &by_type(&[(&vip, 1)]), now);
+        assert_eq!(
+            b.reason,
+            Some(RejectReason::UnknownTicketType),
+            "hidden without a code"
+        );
+        let mut crew = code(None, Some(4000), None);
+        crew.ticket_type_ids = vec![vip.id];
+        locked.codes.insert("CREW".into(), crew);
+        let b = allocate(
+            &mut locked,
+            &with_code(by_type(&[(&vip, 1), (&general, 1)]), "CREW"),
+            now,
+        );
+        assert_eq!(b.status, BookingStatus::Held, "{b:?}");
+        assert_eq!(b.discount_cents, 4000, "only the VIP ticket is discounted");
+        assert_eq!(b.amount_cents, 10_000 + 3000 - 4000);
+        let b = allocate(
+            &mut locked,
+            &with_code(by_type(&[(&general, 1)]), "CREW"),
+            now,
+        );
+        assert_eq!(
+            b.reason,
+            Some(RejectReason::PromoCodeNotValid),
+            "the code names no line"
+        );
+    }
+
+    #[test]
+    fn an_unknown_or_expired_code_is_rejected_and_takes_no_seat() {
+        let mut locked = event(
+            &rules(),
+            Inventory {
+                capacity: 10,
+                ..Default::default()
+            },
+        );
+        let mut old = code(Some(10), None, None);
+        old.valid_to = Some(Utc::now() - chrono::Duration::minutes(1));
+        locked.codes.insert("OLD".into(), old);
+        let now = Utc::now();
+        let b = allocate(&mut locked, &with_code(command(1, false), "NOPE"), now);
+        assert_eq!(b.reason, Some(RejectReason::PromoCodeNotValid));
+        let b = allocate(&mut locked, &with_code(command(1, false), "OLD"), now);
+        assert_eq!(b.reason, Some(RejectReason::PromoCodeNotValid));
+        assert_eq!(locked.inventory.sold, 0);
     }
 
     fn with_types(capacity: i32, types: &[TicketType]) -> Locked {
@@ -364,6 +542,7 @@ mod tests {
             waitlist_if_sold_out: waitlist,
             requested_at: Utc::now(),
             lines: Vec::new(),
+            promo_code: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! Locking what a batch's fresh commands need, always in the same order: the events' inventory
-//! rows (by event id) and their ticket types (by id), the bookings the commands name, the bookings of event-cancellation rounds,
+//! rows (by event id), their ticket types and the promo codes reserves name (by id), the bookings the commands name, the bookings of event-cancellation rounds,
 //! the waitlist entries the commands name or that hang off those bookings and events, then the
 //! bookings those entries link to (each query by id), and which payments are recorded already. Nothing else writes these rows' seats, and
 //! the fixed order keeps two batches from deadlocking.
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::State;
 use crate::reservations::commands::cancel_event::ROUND_SIZE;
-use crate::reservations::model::{Inventory, Locked, Rules, TicketType, Tracked};
+use crate::reservations::model::{Inventory, Locked, PromoCode, Rules, TicketType, Tracked};
 use crate::waitlist::entries::{self, ENTRY_COLUMNS, EntryRow};
 
 /// What the fresh commands of a batch need locked (see `commands::needs`).
@@ -32,6 +32,8 @@ pub struct Needs {
     pub rounds: Vec<(String, Uuid)>,
     /// Payments to confirm: whether each is recorded already.
     pub payments: Vec<Uuid>,
+    /// Promo codes reserves name, `(event, code)`.
+    pub codes: Vec<(Uuid, String)>,
 }
 
 /// Locks and loads everything in `needs` into `state`.
@@ -220,12 +222,14 @@ async fn lock_events(
             version: r.version,
             touched: false,
             types: BTreeMap::new(),
+            codes: BTreeMap::new(),
+            code_uses: BTreeMap::new(),
         };
         state.events.insert(r.event_id, locked);
     }
     let types: Vec<TypeRow> = sqlx::query_as(
-        "SELECT id, event_id, price_cents, quota, sold, held, sales_start, sales_end, max_per_booking \
-         FROM ticket_types WHERE event_id = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT id, event_id, price_cents, quota, sold, held, sales_start, sales_end, max_per_booking, \
+         hidden FROM ticket_types WHERE event_id = ANY($1) ORDER BY id FOR UPDATE",
     )
     .bind(&ids)
     .fetch_all(&mut **tx)
@@ -244,12 +248,58 @@ async fn lock_events(
                     sales_start: t.sales_start,
                     sales_end: t.sales_end,
                     max_per_booking: t.max_per_booking,
+                    hidden: t.hidden,
                     touched: false,
                 },
             );
         }
     }
+    if !needs.codes.is_empty() {
+        let (events, codes): (Vec<Uuid>, Vec<String>) = needs.codes.iter().cloned().unzip();
+        let rows: Vec<CodeRow> = sqlx::query_as(
+            "SELECT p.id, p.event_id, p.code, p.percent_off, p.amount_off_cents, p.ticket_type_ids, \
+             p.max_uses, p.uses, p.valid_from, p.valid_to FROM promo_codes p \
+             JOIN unnest($1::uuid[], $2::text[]) AS u(event_id, code) ON u.event_id = p.event_id AND u.code = p.code \
+             ORDER BY p.id FOR UPDATE OF p",
+        )
+        .bind(&events)
+        .bind(&codes)
+        .fetch_all(&mut **tx)
+        .await
+        .context("locking promo codes")?;
+        for r in rows {
+            if let Some(event) = state.events.get_mut(&r.event_id) {
+                event.codes.insert(
+                    r.code,
+                    PromoCode {
+                        id: r.id,
+                        percent_off: r.percent_off,
+                        amount_off_cents: r.amount_off_cents,
+                        ticket_type_ids: r.ticket_type_ids,
+                        max_uses: r.max_uses,
+                        uses: r.uses,
+                        valid_from: r.valid_from,
+                        valid_to: r.valid_to,
+                    },
+                );
+            }
+        }
+    }
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct CodeRow {
+    id: Uuid,
+    event_id: Uuid,
+    code: String,
+    percent_off: Option<i32>,
+    amount_off_cents: Option<i64>,
+    ticket_type_ids: Vec<Uuid>,
+    max_uses: Option<i32>,
+    uses: i32,
+    valid_from: Option<DateTime<Utc>>,
+    valid_to: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -263,4 +313,5 @@ struct TypeRow {
     sales_start: Option<DateTime<Utc>>,
     sales_end: Option<DateTime<Utc>>,
     max_per_booking: Option<i32>,
+    hidden: bool,
 }

@@ -1,7 +1,7 @@
 //! Writing a batch back before it commits, one statement per kind of row: new bookings in one
 //! insert (each in its latest state) and their lines by ticket type, changed bookings in one update, waitlist entries (new ones
 //! in join order, which sets their positions), payments and refunds, the touched inventory rows
-//! and ticket types,
+//! and ticket types, promo codes' uses,
 //! and accepted event edits.
 
 use std::collections::{HashMap, HashSet};
@@ -40,6 +40,7 @@ pub async fn write(tx: &mut Transaction<'_, Postgres>, state: &mut State) -> any
     let touched: Vec<(&Uuid, &Locked)> = state.events.iter().filter(|(_, l)| l.touched).collect();
     update_inventory(tx, &touched).await?;
     update_ticket_types(tx, &touched).await?;
+    update_code_uses(tx, &touched).await?;
     for edit in &state.effects.edits {
         write_edit(tx, edit).await?;
     }
@@ -57,9 +58,10 @@ async fn insert_bookings(
     let column = |f: fn(&BookingSnapshot) -> Uuid| new.iter().map(|b| f(b)).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO bookings (id, event_id, user_id, quantity, status, reason, amount_cents, currency, \
-         hold_expires_at, created_at, updated_at) \
+         hold_expires_at, created_at, updated_at, promo_code_id, discount_cents) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], \
-         $7::bigint[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])",
+         $7::bigint[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], \
+         $12::uuid[], $13::bigint[])",
     )
     .bind(column(|b| b.id))
     .bind(column(|b| b.event_id))
@@ -72,6 +74,8 @@ async fn insert_bookings(
     .bind(new.iter().map(|b| b.hold_expires_at).collect::<Vec<_>>())
     .bind(new.iter().map(|b| b.created_at).collect::<Vec<_>>())
     .bind(new.iter().map(|b| b.updated_at).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.promo_code_id).collect::<Vec<_>>())
+    .bind(new.iter().map(|b| b.discount_cents).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await
     .context("inserting bookings")?;
@@ -300,6 +304,31 @@ async fn update_ticket_types(
     .execute(&mut **tx)
     .await
     .context("updating ticket types")?;
+    Ok(())
+}
+
+/// The uses promo codes gained or gave back.
+async fn update_code_uses(
+    tx: &mut Transaction<'_, Postgres>,
+    touched: &[(&Uuid, &Locked)],
+) -> anyhow::Result<()> {
+    let uses: Vec<(Uuid, i32)> = touched
+        .iter()
+        .flat_map(|(_, l)| l.code_uses.iter().map(|(id, n)| (*id, *n)))
+        .filter(|(_, n)| *n != 0)
+        .collect();
+    if uses.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE promo_codes p SET uses = GREATEST(p.uses + u.delta, 0) \
+         FROM unnest($1::uuid[], $2::int[]) AS u(id, delta) WHERE p.id = u.id",
+    )
+    .bind(uses.iter().map(|u| u.0).collect::<Vec<_>>())
+    .bind(uses.iter().map(|u| u.1).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await
+    .context("counting promo code uses")?;
     Ok(())
 }
 

@@ -32,11 +32,13 @@ pub struct Asked {
 const MOST_LINES: usize = 20;
 
 /// Checks a booking request's `quantity` or `lines` against the event: an event that sells ticket
-/// types is booked by `lines` of its listed types, one sold as one pool of seats by `quantity`.
+/// types is booked by `lines` of its listed types (or hidden ones a promo code unlocks), one sold
+/// as one pool of seats by `quantity`.
 pub fn check_booking(
     rules: &crate::events_cache::EventRules,
     quantity: Option<i32>,
     lines: &[LineIn],
+    unlocked: &[Uuid],
 ) -> Result<Asked, ApiError> {
     let max = rules.max_per_booking;
     let types = &rules.ticket_types.0;
@@ -78,7 +80,7 @@ pub fn check_booking(
     for (i, line) in lines.iter().enumerate() {
         let listed = types
             .iter()
-            .find(|t| t.id == line.ticket_type_id && !t.hidden);
+            .find(|t| t.id == line.ticket_type_id && (!t.hidden || unlocked.contains(&t.id)));
         let twice = lines[..i]
             .iter()
             .any(|l| l.ticket_type_id == line.ticket_type_id);

@@ -179,8 +179,8 @@ pub async fn availability_of(
 }
 
 /// The event's ticket types with each one's live `available`. Hidden types are listed only to
-/// the event's organiser and admins.
-#[endpoint(tags("ticket types"), parameters(("id" = Uuid, Path)), responses((status_code = 200, body = TicketTypeList)))]
+/// the event's organiser and admins, or with a `promo_code` that unlocks them.
+#[endpoint(tags("ticket types"), parameters(("id" = Uuid, Path), ("promo_code" = Option<String>, Query, description = "also list the hidden types this code unlocks")), responses((status_code = 200, body = TicketTypeList)))]
 pub async fn list_ticket_types(
     req: &mut Request,
     depot: &mut Depot,
@@ -194,10 +194,19 @@ pub async fn list_ticket_types(
     let manager = current_user(depot)
         .ok()
         .is_some_and(|c| c.owns_or_admin(event.organizer_id));
+    let unlocked = match req.query::<String>("promo_code") {
+        Some(code) => {
+            super::promo_codes::check_code(&state.pool, event_id, &code, chrono::Utc::now())
+                .await?
+                .1
+                .ticket_type_ids
+        }
+        None => Vec::new(),
+    };
     let items = types_of(&state.pool, event_id)
         .await?
         .into_iter()
-        .filter(|t| manager || !t.hidden)
+        .filter(|t| manager || !t.hidden || unlocked.contains(&t.id))
         .map(TicketTypeOut::from)
         .collect();
     reply(res, StatusCode::OK, &TicketTypeList { items });

@@ -23,7 +23,7 @@ export function TicketTypes({ eventId }: { eventId: string }) {
             <thead>
               <tr>
                 <th scope="col">{t.ticketTypes.name}</th>
-                <th scope="col">{t.ticketTypes.price}</th>
+                <th scope="col">{t.event.price}</th>
                 <th scope="col">{t.ticketTypes.sold}</th>
                 <th scope="col">{t.ticketTypes.held}</th>
                 <th scope="col">{t.ticketTypes.available}</th>
