@@ -3,7 +3,7 @@ import { AppPage } from '../pages/app.page';
 import { event, organizer, registerUser, venue } from '../support/api';
 import { shoot } from '../support/shots';
 
-test('9. an organiser sells two ticket types; an attendee books both in one booking and the list shows what is left', async ({ page, context }) => {
+test('9. an organiser sells ticket types and a promo code; an attendee books two types at once, then a hidden one with the code', async ({ page, context }) => {
   const org = await organizer('Tess Types');
   const v = await venue(org.token, 'Dock Hall');
   const name = `Two Kinds ${Date.now() % 100000}`;
@@ -27,6 +27,19 @@ test('9. an organiser sells two ticket types; an attendee books both in one book
   await add.getByLabel('Name').fill('VIP');
   await add.getByRole('button', { name: 'Add ticket type' }).click();
   await expect(add.getByLabel('Name')).toHaveAttribute('aria-invalid', 'true');
+  // A hidden type for the crew, and a code that unlocks it for free.
+  await add.getByLabel('Name').fill('Crew');
+  await add.getByLabel('Quota').fill('2');
+  await add.getByLabel('Hidden from the public').check();
+  await add.getByRole('button', { name: 'Add ticket type' }).click();
+  await expect(types.getByRole('rowheader', { name: /Crew/ })).toBeVisible();
+  const codes = page.getByRole('region', { name: 'Promo codes' });
+  const addCode = codes.getByRole('form', { name: 'Add promo code' });
+  await addCode.getByLabel('Code').fill('crew-2026');
+  await addCode.getByLabel('Percent off').fill('100');
+  await addCode.getByLabel('Applies to').selectOption({ label: 'Crew' });
+  await addCode.getByRole('button', { name: 'Add promo code' }).click();
+  await expect(codes.getByRole('rowheader', { name: 'CREW-2026' })).toBeVisible();
   await shoot(page, 'organizer-ticket-types');
 
   // An attendee books one VIP and two General tickets at once.
@@ -43,9 +56,26 @@ test('9. an organiser sells two ticket types; an attendee books both in one book
   await expect(box.getByText('Booked! Your seats are confirmed.')).toBeVisible({ timeout: 15_000 });
   await expect(box.getByLabel(/^VIP/)).toHaveAccessibleDescription(/1 left/);
 
-  // The organiser's table counts them.
+  // The hidden type shows only with the code, and books with it.
+  await expect(box.getByLabel(/^Crew/)).toHaveCount(0);
+  await box.getByLabel('Promo code').fill('nope-nope');
+  await box.getByRole('button', { name: 'Apply' }).click();
+  await expect(box.getByLabel('Promo code')).toHaveAttribute('aria-invalid', 'true');
+  await box.getByLabel('Promo code').fill('crew-2026');
+  await box.getByRole('button', { name: 'Apply' }).click();
+  await expect(box.getByLabel(/^Crew/)).toBeVisible();
+  await box.getByLabel(/^VIP/).fill('0');
+  await box.getByLabel(/^General/).fill('0');
+  await box.getByLabel(/^Crew/).fill('1');
+  await shoot(tab, 'event-promo-code');
+  await box.getByRole('button', { name: 'Book now' }).click();
+  await expect(box.getByText('Booked! Your seats are confirmed.')).toBeVisible({ timeout: 15_000 });
+  await expect(box.getByLabel(/^Crew/)).toHaveAccessibleDescription(/1 left/);
+
+  // The organiser's tables count them.
   await page.reload();
   const vip = types.getByRole('row', { name: /VIP/ });
   await expect(vip.getByRole('cell').nth(1)).toHaveText('1');
+  await expect(codes.getByRole('row', { name: /CREW-2026/ }).getByRole('cell').nth(2)).toHaveText('1');
   await attendee.close();
 });

@@ -6,18 +6,24 @@ import type { TicketTypeOut } from '@/lib/api/types';
 
 export const ticketTypesKey = (eventId: string) => ['ticket-types', eventId] as const;
 
-export function useTicketTypes(eventId: string) {
+/** The event's ticket types; with a promo code, also the hidden ones it unlocks. */
+export function useTicketTypes(eventId: string, promoCode?: string) {
   return useQuery({
-    queryKey: ticketTypesKey(eventId),
+    queryKey: [...ticketTypesKey(eventId), promoCode ?? ''],
     queryFn: async () =>
-      (await unwrap(api.GET('/api/v1/events/{id}/ticket-types', { params: { path: { id: eventId } } }))).items as TicketTypeOut[],
+      (await unwrap(
+        api.GET('/api/v1/events/{id}/ticket-types', {
+          params: { path: { id: eventId }, query: promoCode ? { promo_code: promoCode } : {} },
+        }),
+      )).items as TicketTypeOut[],
+    retry: false,
   });
 }
 
 /** Writes the live stream's per-type `available` into the cached list. */
 export function applyLiveTypes(client: QueryClient, eventId: string, live: { id: string; available: number }[] | undefined) {
   if (!live?.length) return;
-  client.setQueryData<TicketTypeOut[]>(ticketTypesKey(eventId), (old) =>
+  client.setQueriesData<TicketTypeOut[]>({ queryKey: ticketTypesKey(eventId) }, (old) =>
     old?.map((t) => {
       const now = live.find((l) => l.id === t.id);
       return now ? { ...t, available: now.available } : t;

@@ -6,6 +6,7 @@ import { EventEditor } from '@/features/organizer/components/EventEditor';
 import { Attendees } from '@/features/organizer/components/Attendees';
 import { CancelEvent } from '@/features/organizer/components/CancelEvent';
 import { TicketTypes } from '@/features/organizer/components/TicketTypes';
+import { PromoCodes } from '@/features/organizer/components/PromoCodes';
 import { t } from '@/lib/i18n';
 
 const EventCharts = lazy(() => import('@/features/analytics/components/EventCharts'));
@@ -32,6 +33,7 @@ export default function OrganizerEventPage() {
         </Suspense>
       </div>
       <TicketTypes eventId={id} />
+      {event.data && <PromoCodes eventId={id} currency={event.data.currency} />}
       <Attendees eventId={id} />
       {event.data && <CancelEvent eventId={id} status={event.data.status} />}
     </div>

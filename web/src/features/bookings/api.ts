@@ -13,7 +13,7 @@ async function withRetry<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** What a booking asks for: seats of an event sold as one pool, or lines by ticket type. */
-export type Order = { quantity: number } | { lines: { ticket_type_id: string; quantity: number }[] };
+export type Order = ({ quantity: number } | { lines: { ticket_type_id: string; quantity: number }[] }) & { promo_code?: string };
 
 export function useBook(eventId: string) {
   const client = useQueryClient();

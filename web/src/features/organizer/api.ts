@@ -148,3 +148,27 @@ export function useTicketTypeActions(eventId: string) {
   });
   return { add, edit, remove };
 }
+
+export type PromoCodeBody = {
+  code: string;
+  percent_off?: number;
+  amount_off_cents?: number;
+  max_uses?: number;
+  ticket_type_ids?: string[];
+};
+
+export function usePromoCodes(eventId: string) {
+  return useQuery({
+    queryKey: ['promo-codes', eventId],
+    queryFn: async () => (await unwrap(api.GET('/api/v1/events/{id}/promo-codes', { params: { path: { id: eventId } } }))).items,
+  });
+}
+
+export function useAddPromoCode(eventId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: PromoCodeBody) =>
+      unwrap(api.POST('/api/v1/events/{id}/promo-codes', { params: { path: { id: eventId } }, body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['promo-codes', eventId] }),
+  });
+}

@@ -348,6 +348,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/promo-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event's promo codes with their uses (its organiser or an admin). */
+        get: operations["evently_gateway.routes.promo_codes.list_promo_codes"];
+        put?: never;
+        /** Create a promo code for an event (its organiser or an admin). */
+        post: operations["evently_gateway.routes.promo_codes.create_promo_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{id}/ticket-types": {
         parameters: {
             query?: never;
@@ -357,7 +375,7 @@ export interface paths {
         };
         /**
          * The event's ticket types with each one's live `available`. Hidden types are listed only to
-         *     the event's organiser and admins.
+         *     the event's organiser and admins, or with a `promo_code` that unlocks them.
          */
         get: operations["evently_gateway.routes.ticket_types.list_ticket_types"];
         put?: never;
@@ -1062,6 +1080,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             currency: string;
+            /**
+             * Format: int64
+             * @description What the promo code took off.
+             */
+            discount_cents: number;
             /** Format: uuid */
             event_id: string;
             /** Format: date-time */
@@ -1070,6 +1093,11 @@ export interface components {
             id: string;
             /** @description What was booked by ticket type (absent for an event sold as one pool of seats). */
             lines?: components["schemas"]["evently_gateway.routes.bookings.BookingLineOut"][];
+            /**
+             * Format: uuid
+             * @description The promo code the booking used; `amount_cents` is after its discount.
+             */
+            promo_code_id?: string | null;
             /** Format: int32 */
             quantity: number;
             /** @description Why it was rejected, e.g. `sold_out`. */
@@ -1087,6 +1115,11 @@ export interface components {
              *     or none).
              */
             lines?: components["schemas"]["evently_gateway.routes.ticket_types.lines.LineIn"][];
+            /**
+             * @description A promo code for this event: its discount applies, and it unlocks the hidden ticket types
+             *     it names.
+             */
+            promo_code?: string | null;
             /**
              * Format: int32
              * @description Seats to book: 1 to the event's `max_per_booking`, for an event sold as one pool of seats
@@ -1295,6 +1328,59 @@ export interface components {
             /** @description The provider event was already applied: nothing changed. */
             duplicate: boolean;
             received: boolean;
+        };
+        "evently_gateway.routes.promo_codes.PromoCodeList": {
+            items: components["schemas"]["evently_gateway.routes.promo_codes.PromoCodeOut"][];
+        };
+        "evently_gateway.routes.promo_codes.PromoCodeOut": {
+            /** Format: int64 */
+            amount_off_cents?: number | null;
+            code: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            event_id: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: int32 */
+            max_uses?: number | null;
+            /** Format: int32 */
+            percent_off?: number | null;
+            ticket_type_ids: string[];
+            /**
+             * Format: int32
+             * @description Bookings holding seats with it now (a cancelled or lapsed booking gives its use back).
+             */
+            uses: number;
+            /** Format: date-time */
+            valid_from?: string | null;
+            /** Format: date-time */
+            valid_to?: string | null;
+        };
+        "evently_gateway.routes.promo_codes.PromoCodeRequest": {
+            /**
+             * Format: int64
+             * @description an amount off each booking, in minor units (never more than what it applies to).
+             */
+            amount_off_cents?: number | null;
+            /** @description 3 to 40 letters, digits, `-` or `_`; case-insensitive. */
+            code: string;
+            /**
+             * Format: int32
+             * @description Bookings that may use it; absent: no limit.
+             */
+            max_uses?: number | null;
+            /**
+             * Format: int32
+             * @description A percent off (1 to 100), or
+             */
+            percent_off?: number | null;
+            /** @description The ticket types it applies to (and unlocks when hidden); absent or empty: all. */
+            ticket_type_ids?: string[];
+            /** Format: date-time */
+            valid_from?: string | null;
+            /** Format: date-time */
+            valid_to?: string | null;
         };
         "evently_gateway.routes.push.PublicKeyOut": {
             /**
@@ -4289,9 +4375,281 @@ export interface operations {
             };
         };
     };
-    "evently_gateway.routes.ticket_types.list_ticket_types": {
+    "evently_gateway.routes.promo_codes.list_promo_codes": {
         parameters: {
             query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.promo_codes.PromoCodeList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.promo_codes.create_promo_code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["evently_gateway.routes.promo_codes.PromoCodeRequest"];
+            };
+        };
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.promo_codes.PromoCodeOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.ticket_types.list_ticket_types": {
+        parameters: {
+            query?: {
+                /** @description also list the hidden types this code unlocks */
+                promo_code?: string;
+            };
             header?: never;
             path: {
                 id: string;

@@ -10,7 +10,9 @@ import { useBook, useBooking, type Order } from '../api';
 import { BookingStatus } from './BookingStatus';
 
 export function BookForm({ eventId, max }: { eventId: string; max: number }) {
-  const types = useTicketTypes(eventId);
+  const [code, setCode] = useState('');
+  const [applied, setApplied] = useState<string>();
+  const types = useTicketTypes(eventId, applied);
   const [quantity, setQuantity] = useState(1);
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [empty, setEmpty] = useState(false);
@@ -19,7 +21,9 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
   const current = booking.data ?? book.data;
   // Set synchronously: a double click's second event arrives before React re-renders the button.
   const inFlight = useRef(false);
-  const kinds = types.data ?? [];
+  // A code that unlocks nothing still lists the public types (its error shows by its field).
+  const publicTypes = useTicketTypes(eventId);
+  const kinds = (types.isError ? publicTypes.data : types.data) ?? [];
   const byType = kinds.length > 0;
 
   function submit(e: FormEvent) {
@@ -34,6 +38,7 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
       if (lines.length === 0) return;
       order = { lines };
     }
+    if (applied) order.promo_code = applied;
     inFlight.current = true;
     book.mutate({ order, key: newIdempotencyKey() }, { onSettled: () => (inFlight.current = false) });
   }
@@ -71,11 +76,23 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
             hint={t.event.perBooking(max)}
           />
         )}
+        <div className="promo">
+          <Field
+            label={t.promo.label}
+            value={code}
+            maxLength={40}
+            autoComplete="off"
+            onChange={(e) => setCode(e.target.value)}
+            error={fieldError(types.error, 'promo_code') ?? fieldError(book.error, 'promo_code')}
+            hint={applied && !types.isError ? t.promo.applied(applied) : undefined}
+          />
+          <button type="button" className="btn" onClick={() => setApplied(code.trim() || undefined)}>{t.promo.apply}</button>
+        </div>
         <button className="btn btn-primary btn-large" type="submit" disabled={book.isPending || types.isLoading}>
           {book.isPending ? t.booking.submitting : t.booking.submit}
         </button>
       </form>
-      <FormError error={book.error} fields={['quantity', ...kinds.map((_, i) => `lines[${i}].quantity`)]} />
+      <FormError error={book.error} fields={['quantity', 'promo_code', ...kinds.map((_, i) => `lines[${i}].quantity`)]} />
       <div aria-live="polite">{current && <BookingStatus booking={current} />}</div>
     </section>
   );

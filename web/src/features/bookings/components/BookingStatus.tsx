@@ -1,6 +1,7 @@
 import { Link } from 'react-router';
 import type { BookingOut } from '@/lib/api/types';
 import { Alert, Loading } from '@/components/Feedback';
+import { money } from '@/lib/format';
 import { t, statusLabel } from '@/lib/i18n';
 import { PayPanel } from './PayPanel';
 
@@ -17,7 +18,10 @@ export function BookingStatus({ booking }: { booking: BookingOut }) {
     case 'held':
       return (
         <>
-          <Alert tone="warning">{t.booking.held}</Alert>
+          <Alert tone="warning">
+            {t.booking.held}
+            {booking.discount_cents > 0 && <> {t.promo.discount(money(booking.discount_cents, booking.currency))}</>}
+          </Alert>
           <PayPanel booking={booking} />
         </>
       );
