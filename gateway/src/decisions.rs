@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::live::LiveHub;
+use crate::live::{LiveHub, SeatHub};
 
 type Wanted = fn(BookingStatus) -> bool;
 
@@ -37,6 +37,8 @@ const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 pub struct DecisionHub {
     /// Availability for the `live` streams, from the same events.
     pub live: LiveHub,
+    /// Seat changes for the seat maps' `live` streams, from the same events.
+    pub seats: SeatHub,
     /// Per-user live updates (`/me/live`), fed the booking events from this subscription.
     pub users: Arc<crate::live_user::UserHub>,
     waiters: Mutex<HashMap<Uuid, Vec<Waiter>>>,
@@ -126,6 +128,7 @@ impl DecisionHub {
                             routed.live.publish(event.booking.event_id, availability);
                         }
                         routed.users.booking_changed(&event.booking);
+                        routed.seats.booking_changed(&event.booking);
                         routed.deliver(event.booking)
                     }
                     Err(e) => {

@@ -24,6 +24,8 @@ pub struct EventRules {
     pub currency: String,
     /// The event's ticket types (none for an event sold as one pool of seats).
     pub ticket_types: sqlx::types::Json<Vec<TypeRules>>,
+    /// Booked by particular seats or best-available (the event uses a seating plan).
+    pub seated: bool,
 }
 
 /// What the booking path checks of a ticket type.
@@ -62,7 +64,8 @@ impl EventsCache {
              e.max_per_booking, e.price_cents, e.currency, \
              (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', t.id, 'price_cents', t.price_cents, \
              'max_per_booking', t.max_per_booking, 'hidden', t.hidden) ORDER BY t.position, t.id), '[]') \
-             FROM ticket_types t WHERE t.event_id = e.id) AS ticket_types \
+             FROM ticket_types t WHERE t.event_id = e.id) AS ticket_types, \
+             EXISTS (SELECT 1 FROM event_seating s WHERE s.event_id = e.id) AS seated \
              FROM events e WHERE e.id = $1",
         )
         .bind(id)

@@ -47,3 +47,63 @@ impl LiveHub {
         self.channels.lock().len()
     }
 }
+
+/// One seat's new status, for the seat map's live stream.
+#[derive(Debug, Clone, serde::Serialize, salvo::oapi::ToSchema)]
+pub struct SeatChange {
+    /// The plan's seat id.
+    pub id: String,
+    /// `free`, `held` or `sold`.
+    pub status: &'static str,
+}
+
+/// Seat changes for the seat maps' Server-Sent Events: one broadcast channel per seated event
+/// somebody watches, fed from the same booking events (a decision names its booking's seats).
+/// Unlike availability these are deltas, so each stream gets every change; a stream that falls
+/// behind is told to read the map again.
+#[derive(Default)]
+pub struct SeatHub {
+    channels: Mutex<HashMap<Uuid, tokio::sync::broadcast::Sender<std::sync::Arc<Vec<SeatChange>>>>>,
+}
+
+impl SeatHub {
+    pub fn watch(
+        &self,
+        event_id: Uuid,
+    ) -> tokio::sync::broadcast::Receiver<std::sync::Arc<Vec<SeatChange>>> {
+        self.channels
+            .lock()
+            .entry(event_id)
+            .or_insert_with(|| tokio::sync::broadcast::channel(1024).0)
+            .subscribe()
+    }
+
+    /// Passes on a booking's seats in its new status; forgets events nobody watches any more.
+    pub fn booking_changed(&self, booking: &evently_schemas::BookingSnapshot) {
+        if booking.seats.is_empty() {
+            return;
+        }
+        let mut channels = self.channels.lock();
+        let Some(tx) = channels.get(&booking.event_id) else {
+            return;
+        };
+        if tx.receiver_count() == 0 {
+            channels.remove(&booking.event_id);
+            return;
+        }
+        let status = match booking.status {
+            evently_schemas::BookingStatus::Held => "held",
+            evently_schemas::BookingStatus::Confirmed => "sold",
+            _ => "free",
+        };
+        let changes = booking
+            .seats
+            .iter()
+            .map(|s| SeatChange {
+                id: s.id.clone(),
+                status,
+            })
+            .collect();
+        let _ = tx.send(std::sync::Arc::new(changes));
+    }
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use evently_schemas::{BookingLine, BookingSnapshot, BookingStatus, RejectReason};
+use evently_schemas::{BookingLine, BookingSeat, BookingSnapshot, BookingStatus, RejectReason};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
@@ -53,7 +53,10 @@ pub const BOOKING_COLUMNS: &str = "b.id, b.event_id, b.user_id, b.quantity, b.st
     b.amount_cents, b.currency::text AS currency, b.hold_expires_at, b.created_at, b.updated_at, \
     (SELECT COALESCE(jsonb_agg(jsonb_build_object('ticket_type_id', l.ticket_type_id, \
     'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents) ORDER BY l.ticket_type_id), '[]') \
-    FROM booking_lines l WHERE l.booking_id = b.id) AS lines, b.promo_code_id, b.discount_cents";
+    FROM booking_lines l WHERE l.booking_id = b.id) AS lines, b.promo_code_id, b.discount_cents, \
+    (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', s.seat_id, 'ticket_type_id', s.ticket_type_id, \
+    'section', s.section, 'row', s.row_label, 'number', s.number) ORDER BY s.seat_id), '[]') \
+    FROM booking_seats s WHERE s.booking_id = b.id) AS seats";
 
 /// A row of `bookings`, as both the gateway and the consumers read it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -72,6 +75,7 @@ pub struct BookingRow {
     pub lines: sqlx::types::Json<Vec<BookingLine>>,
     pub promo_code_id: Option<Uuid>,
     pub discount_cents: i64,
+    pub seats: sqlx::types::Json<Vec<BookingSeat>>,
 }
 
 impl BookingRow {
@@ -92,6 +96,7 @@ impl BookingRow {
             lines: self.lines.0,
             promo_code_id: self.promo_code_id,
             discount_cents: self.discount_cents,
+            seats: self.seats.0,
         }
     }
 }

@@ -80,6 +80,12 @@ pub enum RejectReason {
     PromoCodeNotValid,
     /// The promo code's uses are all taken.
     PromoCodeUsedUp,
+    /// A seat asked for is not a seat of this event.
+    UnknownSeat,
+    /// A seat asked for is held, sold or blocked (or asked for twice).
+    SeatTaken,
+    /// The event is seated: book particular seats.
+    SeatsRequired,
 }
 
 impl RejectReason {
@@ -95,6 +101,9 @@ impl RejectReason {
             Self::TicketTypeNotOnSale => "ticket_type_not_on_sale",
             Self::PromoCodeNotValid => "promo_code_not_valid",
             Self::PromoCodeUsedUp => "promo_code_used_up",
+            Self::UnknownSeat => "unknown_seat",
+            Self::SeatTaken => "seat_taken",
+            Self::SeatsRequired => "seats_required",
         }
     }
 
@@ -110,6 +119,9 @@ impl RejectReason {
             "ticket_type_not_on_sale" => Self::TicketTypeNotOnSale,
             "promo_code_not_valid" => Self::PromoCodeNotValid,
             "promo_code_used_up" => Self::PromoCodeUsedUp,
+            "unknown_seat" => Self::UnknownSeat,
+            "seat_taken" => Self::SeatTaken,
+            "seats_required" => Self::SeatsRequired,
             _ => return None,
         })
     }
@@ -142,10 +154,23 @@ pub struct BookingSnapshot {
     /// What the promo code took off, in minor units.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub discount_cents: i64,
+    /// The particular seats booked, for a seated event (their ticket types are in `lines`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<BookingSeat>,
 }
 
 fn is_zero(n: &i64) -> bool {
     *n == 0
+}
+
+/// One seat of a seated booking: the plan's seat id and its labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BookingSeat {
+    pub id: String,
+    pub ticket_type_id: Uuid,
+    pub section: String,
+    pub row: String,
+    pub number: String,
 }
 
 /// One ticket type of a booking, at the price it was booked at.

@@ -26,6 +26,24 @@ pub struct ReserveSeats {
     /// A promo code (upper case): its discount applies, and it may unlock hidden ticket types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promo_code: Option<String>,
+    /// Particular seats of a seated event (the plan's seat ids), decided as a whole: every seat
+    /// or none. Their ticket types make the booking's lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<String>,
+    /// The best seats of a seated event the consumer can find for one ticket type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_available: Option<BestAvailable>,
+}
+
+/// Ask the consumer for the best free seats of a type: side by side in one row without leaving a
+/// single seat stranded where that can be avoided, closest to the plan's focus, then wider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BestAvailable {
+    pub ticket_type_id: Uuid,
+    pub quantity: i32,
+    /// Wheelchair places and their companion seats (left out otherwise).
+    #[serde(default)]
+    pub accessible: bool,
 }
 
 /// Seats of one ticket type asked for in a booking.

@@ -13,10 +13,10 @@ pub mod subjects;
 pub mod tickets;
 pub mod waitlist;
 
-pub use booking::{BookingLine, BookingSnapshot, BookingStatus, RejectReason};
+pub use booking::{BookingLine, BookingSeat, BookingSnapshot, BookingStatus, RejectReason};
 pub use commands::{
-    BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges, LineRequest,
-    ReserveSeats,
+    BestAvailable, BookingCommand, CancelBooking, CancelEvent, ChangeCapacity, EventChanges,
+    LineRequest, ReserveSeats,
 };
 pub use events::{
     Availability, BookingEvent, EventCancelled, EventCapacityChanged, TypeAvailability,

@@ -1,11 +1,12 @@
 //! The `reservations` consumer: the only writer of seats. It decodes a batch of booking commands
 //! and hands them to the engine (`engine/`: inbox, locks in a fixed order, batched writes, events
 //! after commit, replay), which decides each with its command's file (`commands/`, one per kind,
-//! pure) over the state it locked (`model.rs`). A new command goes in `commands/`.
+//! pure) over the state it locked (`model.rs`; a seated event's seats and best-available in `seating.rs`). A new command goes in `commands/`.
 
 mod commands;
 mod engine;
 mod model;
+mod seating;
 
 use async_nats::jetstream;
 use evently_schemas::{BookingCommand, Prefix};

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use evently_schemas::{Availability, BookingLine, TypeAvailability};
+use evently_schemas::{Availability, BookingLine, BookingSeat, TypeAvailability};
 use uuid::Uuid;
+
+use super::seating::SeatMap;
 
 /// What the allocation needs to know about an event.
 #[derive(Debug, Clone)]
@@ -145,6 +147,10 @@ pub struct Locked {
     pub codes: BTreeMap<String, PromoCode>,
     /// Uses taken (+) and given back (-) by the batch, by promo code id.
     pub code_uses: BTreeMap<Uuid, i32>,
+    /// Whether the event is seated (booked by particular seats or best-available only).
+    pub seated: bool,
+    /// The seats the batch's reserves need (`seating.rs`).
+    pub seats: SeatMap,
 }
 
 impl Locked {
@@ -160,6 +166,12 @@ impl Locked {
             })
             .collect();
         availability
+    }
+
+    /// A booking's particular seats become free again (those the batch locked; the others are
+    /// freed in the database by the booking's end).
+    pub fn free_seats(&mut self, seats: &[BookingSeat]) {
+        self.seats.free(seats);
     }
 
     /// A booking that held seats with a promo code gives its use back.

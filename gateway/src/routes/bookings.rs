@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use evently_schemas::{
-    BookingCommand, BookingLine, BookingSnapshot, BookingStatus, CancelBooking, LineRequest,
-    ReserveSeats,
+    BestAvailable, BookingCommand, BookingLine, BookingSnapshot, BookingStatus, CancelBooking,
+    LineRequest, ReserveSeats,
 };
 use salvo::http::{HeaderValue, StatusCode};
 use salvo::oapi::ToSchema;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::promo_codes::check_code;
+use super::seating::{BestAvailableIn, check_seated};
 use super::ticket_types::{LineIn, check_booking};
 use super::{reply, set_location};
 use crate::auth::{CurrentUser, current_user};
@@ -49,6 +50,13 @@ pub struct BookingRequest {
     /// it names.
     #[salvo(schema(min_length = 3, max_length = 40))]
     pub promo_code: Option<String>,
+    /// Particular seats of a seated event (the plan's seat ids), booked as a whole: every seat or
+    /// none.
+    #[serde(default)]
+    #[salvo(schema(max_items = 100))]
+    pub seats: Vec<String>,
+    /// The best free seats of one ticket type of a seated event.
+    pub best_available: Option<BestAvailableIn>,
     /// Join the waitlist instead of being rejected when sold out.
     #[serde(default)]
     pub waitlist_if_sold_out: bool,
@@ -79,6 +87,19 @@ pub struct BookingOut {
     pub promo_code_id: Option<Uuid>,
     /// What the promo code took off.
     pub discount_cents: i64,
+    /// The seats booked, for a seated event.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seats: Vec<BookingSeatOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingSeatOut {
+    /// The plan's seat id.
+    pub id: String,
+    pub ticket_type_id: Uuid,
+    pub section: String,
+    pub row: String,
+    pub number: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,6 +134,17 @@ impl From<BookingSnapshot> for BookingOut {
                 .collect(),
             promo_code_id: b.promo_code_id,
             discount_cents: b.discount_cents,
+            seats: b
+                .seats
+                .into_iter()
+                .map(|s| BookingSeatOut {
+                    id: s.id,
+                    ticket_type_id: s.ticket_type_id,
+                    section: s.section,
+                    row: s.row,
+                    number: s.number,
+                })
+                .collect(),
         }
     }
 }
@@ -199,7 +231,11 @@ pub async fn create_booking(
         None => None,
     };
     let unlocked = code.as_ref().map_or(&[][..], |c| &c.1.ticket_type_ids[..]);
-    let asked = check_booking(&rules, body.quantity, &body.lines, unlocked)?;
+    let asked = if rules.seated || !body.seats.is_empty() || body.best_available.is_some() {
+        check_seated(&rules, &body, unlocked)?
+    } else {
+        check_booking(&rules, body.quantity, &body.lines, unlocked)?
+    };
     if let Some((_, c)) = &code
         && !c.ticket_type_ids.is_empty()
         && !asked
@@ -251,6 +287,12 @@ pub async fn create_booking(
             })
             .collect(),
         promo_code: code.map(|c| c.0),
+        seats: body.seats.clone(),
+        best_available: body.best_available.as_ref().map(|b| BestAvailable {
+            ticket_type_id: b.ticket_type_id,
+            quantity: b.quantity,
+            accessible: b.accessible,
+        }),
     });
     tracing::debug!(booking_id = %booking_id, event_id = %event_id, command_id = %command.command_id(), "publishing a reserve command");
     // No database read before publishing: the stream's duplicate window tells whether this key
@@ -282,6 +324,7 @@ pub async fn create_booking(
         if booking.event_id != event_id
             || booking.quantity != asked.quantity
             || !same_lines(&booking.lines, &asked.lines)
+            || !same_seats(&booking.seats, &body.seats)
         {
             return Err(ApiError::field(
                 "Idempotency-Key",
@@ -316,12 +359,23 @@ pub async fn create_booking(
                 lines: asked.lines,
                 promo_code_id: None,
                 discount_cents: 0,
+                seats: Vec::new(),
             };
             state.decisions.remember_pending(pending.clone());
             answer(res, StatusCode::ACCEPTED, pending);
         }
     }
     Ok(())
+}
+
+/// Whether a decided booking's seats are the particular seats asked for (a rejected booking has
+/// none, and best-available chose them).
+fn same_seats(decided: &[evently_schemas::BookingSeat], asked: &[String]) -> bool {
+    let mut decided: Vec<&str> = decided.iter().map(|s| s.id.as_str()).collect();
+    let mut asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+    decided.sort_unstable();
+    asked.sort_unstable();
+    decided.is_empty() || asked.is_empty() || decided == asked
 }
 
 /// Whether a decided booking's lines are the ones asked for (a booking rejected before its lines
@@ -335,7 +389,7 @@ fn same_lines(decided: &[BookingLine], asked: &[BookingLine]) -> bool {
         k.sort();
         k
     };
-    decided.is_empty() || key(decided) == key(asked)
+    decided.is_empty() || asked.is_empty() || key(decided) == key(asked)
 }
 
 /// Whether `caller` may read the booking: its holder, the event's organizer or an admin. Anyone

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod payments;
 pub mod promo_codes;
 pub mod push;
+pub mod seating;
 pub mod ticket_types;
 pub mod tickets;
 pub mod venues;
@@ -34,6 +35,7 @@ pub fn api() -> Router {
         .push(bookings::router())
         .push(ticket_types::router())
         .push(promo_codes::router())
+        .push(seating::router())
         .push(analytics::router())
         .push(payments::router())
         .push(waitlist::router())

@@ -44,6 +44,18 @@ pub struct TicketOut {
     pub issued_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checked_in_at: Option<DateTime<Utc>>,
+    /// The particular seat it admits to, for a seated event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[salvo(schema(value_type = Option<TicketSeatOut>))]
+    pub seat: Option<sqlx::types::Json<TicketSeatOut>>,
+}
+
+/// A seat of a seat map, as a ticket names it.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct TicketSeatOut {
+    pub section: String,
+    pub row: String,
+    pub number: String,
 }
 
 /// A booking's tickets: empty until the booking is confirmed and its tickets are issued.
@@ -91,10 +103,12 @@ pub async fn booking_tickets(
     let access = access
         .filter(|a| caller.may_see_booking(a.user_id, a.organizer_id))
         .ok_or(ApiError::NotFound("booking"))?;
-    let tickets: Vec<TicketOut> = sqlx::query_as(
-        "SELECT id, booking_id, event_id, ticket_number, seat_index, status, qr_payload, \
-         issued_at, checked_in_at FROM tickets WHERE booking_id = $1 ORDER BY seat_index",
-    )
+    let tickets: Vec<TicketOut> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT t.id, t.booking_id, t.event_id, t.ticket_number, t.seat_index, t.status, \
+         t.qr_payload, t.issued_at, t.checked_in_at, {} AS seat FROM tickets t \
+         WHERE t.booking_id = $1 ORDER BY t.seat_index",
+        evently_runtime::tickets::TICKET_SEAT
+    )))
     .bind(id)
     .fetch_all(&state.pool)
     .await?;

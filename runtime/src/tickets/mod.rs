@@ -27,6 +27,32 @@ pub fn ticket_id(booking_id: Uuid, seat_index: i32) -> Uuid {
     )
 }
 
+/// The seat of ticket `t` of a seated booking (its seats in id order, one per ticket) as jsonb
+/// `{section, row, number}`, NULL for an event sold without a seat map.
+macro_rules! ticket_seat {
+    () => {
+        "(SELECT jsonb_build_object('section', s.section, 'row', s.row_label, 'number', s.number) \
+         FROM booking_seats s WHERE s.booking_id = t.booking_id ORDER BY s.seat_id \
+         OFFSET t.seat_index LIMIT 1)"
+    };
+}
+pub const TICKET_SEAT: &str = ticket_seat!();
+
+/// The particular seat a ticket admits to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TicketSeat {
+    pub section: String,
+    pub row: String,
+    pub number: String,
+}
+
+impl TicketSeat {
+    /// As printed: "Stalls, row C, seat 12".
+    pub fn label(&self) -> String {
+        format!("{}, row {}, seat {}", self.section, self.row, self.number)
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct DocumentRow {
     id: Uuid,
@@ -43,6 +69,7 @@ struct DocumentRow {
     quantity: i32,
     qr_payload: String,
     status: String,
+    seat: Option<sqlx::types::Json<TicketSeat>>,
 }
 
 impl DocumentRow {
@@ -64,15 +91,20 @@ impl DocumentRow {
             seats_in_booking: self.quantity,
             qr_payload: self.qr_payload,
             status: self.status,
+            seat: self.seat.map(|s| s.0.label()),
         }
     }
 }
 
-const DOCUMENT_QUERY: &str = "SELECT t.id, t.booking_id, t.user_id, e.name AS event_name, \
+const DOCUMENT_QUERY: &str = concat!(
+    "SELECT t.id, t.booking_id, t.user_id, e.name AS event_name, \
      v.name AS venue_name, v.address, v.city, e.starts_at, u.name AS holder_name, t.ticket_number, \
-     t.seat_index, b.quantity, t.qr_payload, t.status \
+     t.seat_index, b.quantity, t.qr_payload, t.status, ",
+    ticket_seat!(),
+    " AS seat \
      FROM tickets t JOIN bookings b ON b.id = t.booking_id JOIN events e ON e.id = t.event_id \
-     JOIN venues v ON v.id = e.venue_id JOIN users u ON u.id = t.user_id";
+     JOIN venues v ON v.id = e.venue_id JOIN users u ON u.id = t.user_id"
+);
 
 /// A ticket's printable document and its holder's user id, from PostgreSQL.
 pub async fn load_document(

@@ -30,6 +30,9 @@ pub struct TicketDocument {
     pub qr_payload: String,
     /// `valid` or `void` (a void ticket is printed as such).
     pub status: String,
+    /// The particular seat, for a seated event: "Stalls, row C, seat 12".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<String>,
 }
 
 const PAGE_W: f32 = 210.0;
@@ -176,11 +179,15 @@ pub fn render_ticket_pdf(doc: &TicketDocument) -> anyhow::Result<Vec<u8>> {
         BuiltinFont::Courier,
         &doc.ticket_number,
     );
-    let seat = format!(
+    let admission = format!(
         "Admission {} of {}",
         doc.seat_index + 1,
         doc.seats_in_booking.max(doc.seat_index + 1)
     );
+    let seat = match &doc.seat {
+        Some(label) => format!("{label} - {admission}"),
+        None => admission,
+    };
     text(&mut ops, 20.0, 177.0, 12.0, BuiltinFont::Helvetica, &seat);
     if doc.status != "valid" {
         text(
@@ -236,6 +243,7 @@ mod tests {
             seats_in_booking: 2,
             qr_payload: "A".repeat(142),
             status: "valid".into(),
+            seat: Some("Stalls, row C, seat 12".into()),
         };
         let bytes = render_ticket_pdf(&doc).expect("pdf");
         assert!(bytes.starts_with(b"%PDF"));

@@ -216,6 +216,7 @@ fn booking_event(event_id: Uuid, id: Uuid, status: BookingStatus) -> BookingEven
             lines: Vec::new(),
             promo_code_id: None,
             discount_cents: 0,
+            seats: Vec::new(),
         },
         availability: Some(Availability {
             capacity: 10,

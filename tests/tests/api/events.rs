@@ -398,6 +398,8 @@ async fn cancelling_an_event_cancels_and_refunds_every_booking_once_despite_a_cr
             requested_at: chrono::Utc::now(),
             lines: Vec::new(),
             promo_code: None,
+            seats: Vec::new(),
+            best_available: None,
         });
         js.send_publish(
             app.prefix.reserve(event),

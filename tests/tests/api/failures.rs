@@ -22,6 +22,8 @@ fn reserve(event: Uuid, user: Uuid) -> BookingCommand {
         requested_at: Utc::now(),
         lines: Vec::new(),
         promo_code: None,
+        seats: Vec::new(),
+        best_available: None,
     })
 }
 

@@ -18,6 +18,7 @@ mod payments;
 mod promo_codes;
 mod push_safety;
 mod retention;
+mod seating;
 mod security;
 mod text_input;
 mod ticket_types;

@@ -285,6 +285,7 @@ fn booking(event_id: Uuid, status: BookingStatus, decided: chrono::DateTime<Utc>
             lines: Vec::new(),
             promo_code_id: None,
             discount_cents: 0,
+            seats: Vec::new(),
         },
         availability: None,
         occurred_at: decided,

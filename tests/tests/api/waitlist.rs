@@ -175,6 +175,8 @@ async fn newcomers_get_no_freed_seat_while_people_wait() {
             requested_at: chrono::Utc::now(),
             lines: Vec::new(),
             promo_code: None,
+            seats: Vec::new(),
+            best_available: None,
         }),
     )
     .await;

@@ -49,8 +49,8 @@ pub fn is_active(status: BookingStatus) -> bool {
     )
 }
 
-/// Cancels a booking, giving its seats back (its ticket types' too) and its promo code's use. Returns whether anything
-/// changed.
+/// Cancels a booking, giving its seats back (its ticket types' and particular seats too) and its
+/// promo code's use. Returns whether anything changed.
 pub fn release(event: &mut Locked, booking: &mut BookingSnapshot, now: DateTime<Utc>) -> bool {
     match booking.status {
         BookingStatus::Confirmed => {
@@ -64,6 +64,7 @@ pub fn release(event: &mut Locked, booking: &mut BookingSnapshot, now: DateTime<
         BookingStatus::Waitlisted => event.touched = true,
         _ => return false,
     }
+    event.free_seats(&booking.seats);
     booking.status = BookingStatus::Cancelled;
     booking.hold_expires_at = None;
     booking.updated_at = now;

@@ -53,6 +53,7 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
             lines: Vec::new(),
             promo_code_id: None,
             discount_cents: 0,
+            seats: Vec::new(),
         })
     });
     let booking = tracked.change();

@@ -99,6 +99,7 @@ mod tests {
             lines: Vec::new(),
             promo_code_id: None,
             discount_cents: 0,
+            seats: Vec::new(),
         }
     }
 

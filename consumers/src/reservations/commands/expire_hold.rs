@@ -21,6 +21,7 @@ pub fn decide(c: &ExpireHold, state: &mut State) -> anyhow::Result<()> {
     let booking = tracked.change();
     event.move_seats(booking.quantity, &booking.lines, -1, 0);
     event.give_back_code(booking.promo_code_id);
+    event.free_seats(&booking.seats);
     booking.status = BookingStatus::Expired;
     booking.hold_expires_at = None;
     booking.updated_at = now;

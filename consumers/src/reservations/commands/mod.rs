@@ -48,6 +48,12 @@ pub fn needs(command: &BookingCommand, needs: &mut Needs) {
             needs
                 .codes
                 .extend(c.promo_code.iter().map(|code| (c.event_id, code.clone())));
+            needs
+                .seats
+                .extend(c.seats.iter().map(|s| (c.event_id, s.clone())));
+            if c.best_available.is_some() {
+                needs.seat_maps.insert(c.event_id);
+            }
             if c.waitlist_if_sold_out {
                 needs.joiners.push((c.event_id, c.user_id));
             }

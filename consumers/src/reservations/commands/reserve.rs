@@ -12,8 +12,8 @@
 use chrono::{DateTime, Utc};
 use evently_schemas::waitlist::entry_id_for_booking;
 use evently_schemas::{
-    BookingLine, BookingSnapshot, BookingStatus, RejectReason, ReserveSeats, WaitlistEntrySnapshot,
-    WaitlistStatus,
+    BookingLine, BookingSnapshot, BookingStatus, LineRequest, RejectReason, ReserveSeats,
+    WaitlistEntrySnapshot, WaitlistStatus,
 };
 
 use crate::reservations::engine::{Replay, State, locked};
@@ -60,8 +60,74 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
 }
 
 /// Decides a reserve command and takes its seats when it is accepted: from the event, from each
-/// line's ticket type for a booking by type, and a use of its promo code.
+/// line's ticket type for a booking by type, a use of its promo code and, for a seated event, the
+/// particular seats asked for or the best available ones (their types make the lines).
 pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) -> BookingSnapshot {
+    let seated = event.seated || !command.seats.is_empty() || command.best_available.is_some();
+    if !seated {
+        return allocate_lines(event, command, None, now);
+    }
+    let picked = pick_seats(event, command);
+    let mut by_type = command.clone();
+    by_type.seats.clear();
+    by_type.best_available = None;
+    let seats = match picked {
+        Ok(seats) => seats,
+        Err(reason) => {
+            by_type.quantity = command
+                .best_available
+                .as_ref()
+                .map_or(command.seats.len() as i32, |b| b.quantity);
+            return allocate_lines(event, &by_type, Some(reason), now);
+        }
+    };
+    by_type.quantity = seats.len() as i32;
+    by_type.lines = Vec::new();
+    for &i in &seats {
+        let ticket_type_id = event.seats.seats[i].ticket_type_id;
+        match by_type
+            .lines
+            .iter_mut()
+            .find(|l| l.ticket_type_id == ticket_type_id)
+        {
+            Some(line) => line.quantity += 1,
+            None => by_type.lines.push(LineRequest {
+                ticket_type_id,
+                quantity: 1,
+            }),
+        }
+    }
+    let mut booking = allocate_lines(event, &by_type, None, now);
+    if booking.status.holds_seats() {
+        event.seats.take(&seats);
+        booking.seats = seats
+            .iter()
+            .map(|&i| event.seats.seats[i].booked())
+            .collect();
+        booking.seats.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    booking
+}
+
+/// The seats a reserve of a seated event gets, or why it gets none: particular seats must all be
+/// the event's and free; best-available must find enough of the type.
+fn pick_seats(event: &Locked, command: &ReserveSeats) -> Result<Vec<usize>, RejectReason> {
+    if !event.seated {
+        return Err(RejectReason::UnknownSeat);
+    }
+    match &command.best_available {
+        _ if !command.seats.is_empty() => event.seats.particular(&command.seats),
+        Some(ask) => event.seats.best(ask).ok_or(RejectReason::SoldOut),
+        None => Err(RejectReason::SeatsRequired),
+    }
+}
+
+fn allocate_lines(
+    event: &mut Locked,
+    command: &ReserveSeats,
+    seat_refusal: Option<RejectReason>,
+    now: DateTime<Utc>,
+) -> BookingSnapshot {
     let at = command.requested_at.min(now);
     let code = command.promo_code.as_ref().map(|c| event.codes.get(c));
     let asked = if command.lines.is_empty() {
@@ -89,6 +155,7 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
         )
     };
     let refusal = event_refusal(rules, at)
+        .or(seat_refusal)
         .or(match asked {
             Err(reason) => Some(reason),
             Ok(_) if quantity < 1 || quantity > rules.max_per_booking => {
@@ -154,6 +221,7 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
         lines,
         promo_code_id: used.map(|u| u.0),
         discount_cents: used.map_or(0, |u| u.1),
+        seats: Vec::new(),
     }
 }
 
@@ -235,7 +303,8 @@ mod tests {
     use super::*;
     use crate::reservations::commands::cancel::release;
     use crate::reservations::model::Inventory;
-    use evently_schemas::LineRequest;
+    use crate::reservations::seating::{Seat, SeatMap};
+    use evently_schemas::{BestAvailable, LineRequest};
     use uuid::Uuid;
 
     fn event(rules: &Rules, inventory: Inventory) -> Locked {
@@ -247,6 +316,8 @@ mod tests {
             types: BTreeMap::new(),
             codes: BTreeMap::new(),
             code_uses: BTreeMap::new(),
+            seated: false,
+            seats: SeatMap::default(),
         }
     }
 
@@ -543,6 +614,8 @@ mod tests {
             requested_at: Utc::now(),
             lines: Vec::new(),
             promo_code: None,
+            seats: Vec::new(),
+            best_available: None,
         }
     }
 
@@ -661,5 +734,109 @@ mod tests {
         );
         assert!(!release(&mut locked, &mut b, now));
         assert_eq!(locked.inventory.available(), 3);
+    }
+
+    /// A seated event of one row of `n` seats of type `ty` (in a whole map).
+    fn seated(n: i32, ty: &TicketType) -> Locked {
+        let mut locked = with_types(100, std::slice::from_ref(ty));
+        locked.seated = true;
+        let seats = (0..n)
+            .map(|i| Seat {
+                id: format!("A-{i}"),
+                ticket_type_id: ty.id,
+                section: "Stalls".into(),
+                row: "A".into(),
+                number: (i + 1).to_string(),
+                row_index: 0,
+                seat_index: i,
+                x: f64::from(i) * 10.0,
+                y: 0.0,
+                accessible: false,
+                companion: false,
+                blocked: false,
+                taken: false,
+            })
+            .collect();
+        locked.seats = SeatMap::new(seats, true, (0.0, 0.0));
+        locked
+    }
+
+    fn seats(ids: &[&str]) -> ReserveSeats {
+        ReserveSeats {
+            seats: ids.iter().map(|s| (*s).to_owned()).collect(),
+            ..command(0, false)
+        }
+    }
+
+    #[test]
+    fn particular_seats_are_booked_as_a_whole_and_never_twice() {
+        let ty = ticket_type(10, 2_000);
+        let mut locked = seated(4, &ty);
+        let now = Utc::now();
+        let first = allocate(&mut locked, &seats(&["A-0", "A-1"]), now);
+        assert!(first.status.holds_seats(), "{first:?}");
+        assert_eq!(first.quantity, 2);
+        assert_eq!(first.amount_cents, 4_000);
+        assert_eq!(
+            first
+                .seats
+                .iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>(),
+            ["A-0", "A-1"]
+        );
+        assert_eq!(first.lines[0].quantity, 2);
+        // One seat taken spoils the whole request: nothing of it is held.
+        let second = allocate(&mut locked, &seats(&["A-2", "A-1"]), now);
+        assert_eq!(second.reason, Some(RejectReason::SeatTaken));
+        assert!(second.seats.is_empty());
+        assert_eq!(locked.types[&ty.id].held + locked.types[&ty.id].sold, 2);
+        let third = allocate(&mut locked, &seats(&["A-2"]), now);
+        assert!(third.status.holds_seats());
+        let unknown = allocate(&mut locked, &seats(&["Z-9"]), now);
+        assert_eq!(unknown.reason, Some(RejectReason::UnknownSeat));
+    }
+
+    #[test]
+    fn a_seated_event_wants_seats_and_an_unseated_one_has_none() {
+        let ty = ticket_type(10, 2_000);
+        let mut locked = seated(4, &ty);
+        let now = Utc::now();
+        let b = allocate(&mut locked, &command(1, true), now);
+        assert_eq!(b.reason, Some(RejectReason::SeatsRequired));
+        let mut pool = with_types(100, &[ty]);
+        let b = allocate(&mut pool, &seats(&["A-0"]), now);
+        assert_eq!(b.reason, Some(RejectReason::UnknownSeat));
+    }
+
+    #[test]
+    fn best_available_takes_free_seats_of_the_type_until_none_are_left() {
+        let ty = ticket_type(10, 0);
+        let mut locked = seated(5, &ty);
+        let ask = |quantity| ReserveSeats {
+            best_available: Some(BestAvailable {
+                ticket_type_id: ty.id,
+                quantity,
+                accessible: false,
+            }),
+            ..command(0, false)
+        };
+        let now = Utc::now();
+        let first = allocate(&mut locked, &ask(2), now);
+        assert_eq!(first.status, BookingStatus::Confirmed);
+        assert_eq!(first.seats.len(), 2);
+        let second = allocate(&mut locked, &ask(3), now);
+        assert_eq!(second.seats.len(), 3);
+        let third = allocate(&mut locked, &ask(1), now);
+        assert_eq!(third.reason, Some(RejectReason::SoldOut));
+        let mut all: Vec<_> = first
+            .seats
+            .iter()
+            .chain(&second.seats)
+            .map(|s| s.id.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 5);
     }
 }

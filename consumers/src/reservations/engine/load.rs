@@ -1,7 +1,8 @@
 //! Locking what a batch's fresh commands need, always in the same order: the events' inventory
 //! rows (by event id), their ticket types and the promo codes reserves name (by id), the bookings the commands name, the bookings of event-cancellation rounds,
 //! the waitlist entries the commands name or that hang off those bookings and events, then the
-//! bookings those entries link to (each query by id), and which payments are recorded already. Nothing else writes these rows' seats, and
+//! bookings those entries link to (each query by id), and which payments are recorded already.
+//! A seated event's seats are read after its inventory row (`lock_seats`). Nothing else writes these rows' seats, and
 //! the fixed order keeps two batches from deadlocking.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use super::State;
 use crate::reservations::commands::cancel_event::ROUND_SIZE;
 use crate::reservations::model::{Inventory, Locked, PromoCode, Rules, TicketType, Tracked};
+use crate::reservations::seating::{Seat, SeatMap};
 use crate::waitlist::entries::{self, ENTRY_COLUMNS, EntryRow};
 
 /// What the fresh commands of a batch need locked (see `commands::needs`).
@@ -34,6 +36,10 @@ pub struct Needs {
     pub payments: Vec<Uuid>,
     /// Promo codes reserves name, `(event, code)`.
     pub codes: Vec<(Uuid, String)>,
+    /// Particular seats reserves name, `(event, seat id)`.
+    pub seats: Vec<(Uuid, String)>,
+    /// Events a reserve asks the best available seats of: their whole seat map.
+    pub seat_maps: BTreeSet<Uuid>,
 }
 
 /// Locks and loads everything in `needs` into `state`.
@@ -177,6 +183,8 @@ struct LockedRow {
     price_cents: i64,
     currency: String,
     version: i32,
+    focus_x: Option<f64>,
+    focus_y: Option<f64>,
 }
 
 /// Locks the inventory rows of every event the commands touch, once, in event-id order.
@@ -192,8 +200,10 @@ async fn lock_events(
     let rows: Vec<LockedRow> = sqlx::query_as(
         "SELECT i.event_id, i.capacity, i.sold, i.held, i.offered, e.hold_minutes, e.status, e.sales_start, \
          e.sales_end, e.ends_at, e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version, \
+         p.focus_x, p.focus_y, \
          (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = i.event_id AND w.status = 'waiting') AS waiting \
          FROM inventory i JOIN events e ON e.id = i.event_id \
+         LEFT JOIN event_seating s ON s.event_id = i.event_id LEFT JOIN seating_plans p ON p.id = s.plan_id \
          WHERE i.event_id = ANY($1) ORDER BY i.event_id FOR UPDATE OF i",
     )
     .bind(&ids)
@@ -224,6 +234,12 @@ async fn lock_events(
             types: BTreeMap::new(),
             codes: BTreeMap::new(),
             code_uses: BTreeMap::new(),
+            seated: r.focus_x.is_some(),
+            seats: SeatMap::new(
+                Vec::new(),
+                false,
+                (r.focus_x.unwrap_or_default(), r.focus_y.unwrap_or_default()),
+            ),
         };
         state.events.insert(r.event_id, locked);
     }
@@ -283,6 +299,101 @@ async fn lock_events(
                     },
                 );
             }
+        }
+    }
+    lock_seats(tx, needs, state).await
+}
+
+#[derive(sqlx::FromRow)]
+struct SeatRow {
+    event_id: Uuid,
+    seat_id: String,
+    ticket_type_id: Uuid,
+    section: String,
+    row_label: String,
+    number: String,
+    row_index: i32,
+    seat_index: i32,
+    x: f64,
+    y: f64,
+    accessible: bool,
+    companion: bool,
+    blocked: bool,
+    taken: bool,
+}
+
+const SEAT_COLUMNS: &str = "es.event_id, es.seat_id, es.ticket_type_id, es.section, es.row_label, \
+    es.number, es.row_index, es.seat_index, es.x, es.y, es.accessible, es.companion, es.blocked, \
+    EXISTS (SELECT 1 FROM booking_seats bs WHERE bs.event_id = es.event_id AND bs.seat_id = es.seat_id \
+    AND bs.live) AS taken";
+
+/// Reads the seats reserves need: the whole map of an event asked for its best available seats
+/// (in row order), the named seats of the others. Their events' inventory rows are locked, and
+/// only this consumer writes who holds a seat, so the read is the truth for the batch.
+async fn lock_seats(
+    tx: &mut Transaction<'_, Postgres>,
+    needs: &Needs,
+    state: &mut State,
+) -> anyhow::Result<()> {
+    let whole: Vec<Uuid> = needs
+        .seat_maps
+        .iter()
+        .copied()
+        .filter(|e| state.events.get(e).is_some_and(|l| l.seated))
+        .collect();
+    let (events, ids): (Vec<Uuid>, Vec<String>) = needs
+        .seats
+        .iter()
+        .filter(|(e, _)| !whole.contains(e) && state.events.get(e).is_some_and(|l| l.seated))
+        .cloned()
+        .unzip();
+    let mut rows: Vec<SeatRow> = Vec::new();
+    if !whole.is_empty() {
+        rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SEAT_COLUMNS} FROM event_seats es WHERE es.event_id = ANY($1) \
+             ORDER BY es.event_id, es.row_index, es.seat_index"
+        )))
+        .bind(&whole)
+        .fetch_all(&mut **tx)
+        .await
+        .context("loading seat maps")?;
+    }
+    if !ids.is_empty() {
+        rows.extend(
+            sqlx::query_as::<_, SeatRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT {SEAT_COLUMNS} FROM event_seats es \
+                 JOIN unnest($1::uuid[], $2::text[]) AS u(event_id, seat_id) \
+                 ON u.event_id = es.event_id AND u.seat_id = es.seat_id"
+            )))
+            .bind(&events)
+            .bind(&ids)
+            .fetch_all(&mut **tx)
+            .await
+            .context("loading seats")?,
+        );
+    }
+    let mut by_event: BTreeMap<Uuid, Vec<Seat>> = BTreeMap::new();
+    for r in rows {
+        by_event.entry(r.event_id).or_default().push(Seat {
+            id: r.seat_id,
+            ticket_type_id: r.ticket_type_id,
+            section: r.section,
+            row: r.row_label,
+            number: r.number,
+            row_index: r.row_index,
+            seat_index: r.seat_index,
+            x: r.x,
+            y: r.y,
+            accessible: r.accessible,
+            companion: r.companion,
+            blocked: r.blocked,
+            taken: r.taken,
+        });
+    }
+    for (event_id, seats) in by_event {
+        if let Some(event) = state.events.get_mut(&event_id) {
+            let focus = event.seats.focus;
+            event.seats = SeatMap::new(seats, whole.contains(&event_id), focus);
         }
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! Writing a batch back before it commits, one statement per kind of row: new bookings in one
-//! insert (each in its latest state) and their lines by ticket type, changed bookings in one update, waitlist entries (new ones
+//! insert (each in its latest state) and their lines by ticket type and seats, changed bookings in one update, waitlist entries (new ones
 //! in join order, which sets their positions), payments and refunds, the touched inventory rows
 //! and ticket types, promo codes' uses,
 //! and accepted event edits.
@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Context as _;
 use evently_schemas::{
-    BookingLine, BookingSnapshot, PaymentSnapshot, PaymentStatus, WaitlistEntrySnapshot,
+    BookingLine, BookingSeat, BookingSnapshot, PaymentSnapshot, PaymentStatus,
+    WaitlistEntrySnapshot,
 };
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -34,6 +35,7 @@ pub async fn write(tx: &mut Transaction<'_, Postgres>, state: &mut State) -> any
         .map(|b| &b.value)
         .collect();
     update_bookings(tx, &changed).await?;
+    write_seats(tx, &new, &changed).await?;
     write_entries(tx, state).await?;
     write_payments(tx, &state.effects.payments).await?;
     refund_payments_of(tx, &state.effects.refunds).await?;
@@ -110,6 +112,77 @@ async fn insert_lines(
     .execute(&mut **tx)
     .await
     .context("inserting booking lines")?;
+    Ok(())
+}
+
+/// The particular seats of new bookings, live while held or confirmed (the partial unique index
+/// on live seats is the last guard against a seat sold twice), and the seats of bookings that
+/// ended freed.
+async fn write_seats(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &[&BookingSnapshot],
+    changed: &[&BookingSnapshot],
+) -> anyhow::Result<()> {
+    let seats: Vec<(&BookingSnapshot, &BookingSeat)> = new
+        .iter()
+        .flat_map(|b| b.seats.iter().map(move |s| (*b, s)))
+        .collect();
+    if !seats.is_empty() {
+        sqlx::query(
+            "INSERT INTO booking_seats (booking_id, event_id, seat_id, ticket_type_id, section, \
+             row_label, number, live) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], \
+             $6::text[], $7::text[], $8::bool[])",
+        )
+        .bind(seats.iter().map(|(b, _)| b.id).collect::<Vec<_>>())
+        .bind(seats.iter().map(|(b, _)| b.event_id).collect::<Vec<_>>())
+        .bind(seats.iter().map(|(_, s)| s.id.as_str()).collect::<Vec<_>>())
+        .bind(
+            seats
+                .iter()
+                .map(|(_, s)| s.ticket_type_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            seats
+                .iter()
+                .map(|(_, s)| s.section.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            seats
+                .iter()
+                .map(|(_, s)| s.row.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            seats
+                .iter()
+                .map(|(_, s)| s.number.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            seats
+                .iter()
+                .map(|(b, _)| b.status.holds_seats())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut **tx)
+        .await
+        .context("inserting booking seats")?;
+    }
+    let ended: Vec<Uuid> = changed
+        .iter()
+        .filter(|b| !b.seats.is_empty() && !b.status.holds_seats())
+        .map(|b| b.id)
+        .collect();
+    if !ended.is_empty() {
+        sqlx::query("UPDATE booking_seats SET live = false WHERE booking_id = ANY($1) AND live")
+            .bind(&ended)
+            .execute(&mut **tx)
+            .await
+            .context("freeing booking seats")?;
+    }
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 mod lines;
 mod write;
 
-pub use lines::{LineIn, check_booking};
+pub use lines::{Asked, LineIn, check_booking};
 
 use super::events::fetch;
 use super::reply;

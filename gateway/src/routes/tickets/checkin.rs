@@ -35,6 +35,10 @@ pub struct CheckinOut {
     pub ticket_number: String,
     pub seat_index: i32,
     pub checked_in_at: DateTime<Utc>,
+    /// The particular seat, for a seated event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[salvo(schema(value_type = Option<super::TicketSeatOut>))]
+    pub seat: Option<sqlx::types::Json<super::TicketSeatOut>>,
 }
 
 /// A 409: the ticket was already used.
@@ -104,11 +108,13 @@ pub async fn checkin(
     // The admission and its event for the pipeline commit together (the outbox), so the event
     // reaches the stream however long NATS is away.
     let mut tx = state.pool.begin().await?;
-    let admitted: Option<CheckinOut> = sqlx::query_as(
-        "UPDATE tickets SET checked_in_at = clock_timestamp(), checked_in_by = $3 \
-         WHERE id = $1 AND event_id = $2 AND checked_in_at IS NULL AND status = 'valid' \
-         RETURNING id AS ticket_id, booking_id, ticket_number, seat_index, checked_in_at",
-    )
+    let admitted: Option<CheckinOut> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE tickets t SET checked_in_at = clock_timestamp(), checked_in_by = $3 \
+         WHERE t.id = $1 AND t.event_id = $2 AND t.checked_in_at IS NULL AND t.status = 'valid' \
+         RETURNING t.id AS ticket_id, t.booking_id, t.ticket_number, t.seat_index, t.checked_in_at, \
+         {} AS seat",
+        evently_runtime::tickets::TICKET_SEAT
+    )))
     .bind(claims.ticket_id)
     .bind(event_id)
     .bind(caller.id)
