@@ -5,6 +5,7 @@
 //! user instead. Prints requests/s, decided bookings/s, POST latency percentiles, the time until
 //! every request is decided, the confirmed/rejected/error counts, whether Evently reaches
 //! PostgreSQL over TLS, and checks in PostgreSQL that no seat was oversold and no key booked twice.
+//! `--ticket-types N` sells N ticket types sharing the capacity and checks no type is oversold.
 //! Then the tickets: issued/s, confirmation-to-ticket lag, one per seat, and check-in scans/s
 //! (`tickets.rs`).
 //!
@@ -13,6 +14,8 @@
 
 #[path = "flash_sale/client.rs"]
 mod client;
+#[path = "flash_sale/ticket_types.rs"]
+mod ticket_types;
 #[path = "flash_sale/tickets.rs"]
 mod tickets;
 
@@ -78,6 +81,9 @@ struct Args {
     /// With `--smtp-sink-port`: give every user a push subscription to a local push service.
     #[arg(long)]
     push: bool,
+    /// Sell this many ticket types sharing the event's capacity (`ticket_types.rs`); 0: one pool.
+    #[arg(long, default_value_t = 0)]
+    ticket_types: usize,
 }
 
 /// One open live stream: every `availability` event it received, as `(when, sold)`.
@@ -197,6 +203,19 @@ async fn main() -> anyhow::Result<()> {
         seats,
     )
     .await?;
+    let bodies = Arc::new(if args.ticket_types > 0 {
+        ticket_types::create(
+            &http,
+            &args.base_url,
+            &organizer_token,
+            event,
+            seats,
+            args.ticket_types,
+        )
+        .await?
+    } else {
+        vec![serde_json::json!({"quantity": 1})]
+    });
     let users: Vec<Uuid> = (0..user_count).map(|_| Uuid::now_v7()).collect();
     load::insert_users(&pool, &users, "attendee").await?;
     let notify = match args.smtp_sink_port {
@@ -257,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
             next.clone(),
             args.requests,
             tokens.clone(),
+            bodies.clone(),
             behaviour.clone(),
         ));
     }
@@ -385,6 +405,9 @@ async fn main() -> anyhow::Result<()> {
         notify
             .report(&pool, event, started, sale_end, Duration::from_secs(300))
             .await?;
+    }
+    if args.ticket_types > 0 {
+        ticket_types::check(&pool, event, sold).await?;
     }
     let expected = (args.seats as usize).min(args.requests) as u64;
     if oversold || doubled || tally.confirmed != expected || confirmed_in_db as u64 != expected {

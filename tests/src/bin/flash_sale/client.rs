@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// How the clients behave.
@@ -89,6 +89,7 @@ pub async fn fire(
     next: Arc<AtomicUsize>,
     requests: usize,
     tokens: Arc<Vec<String>>,
+    bodies: Arc<Vec<Value>>,
     behaviour: Arc<Behaviour>,
 ) -> Tally {
     let mut tally = Tally {
@@ -101,6 +102,7 @@ pub async fn fire(
             break;
         }
         let token = &tokens[index % tokens.len()];
+        let body = &bodies[index % bodies.len()];
         let key = behaviour.key(index);
         let mut first_id = None;
         if behaviour.retried(index) {
@@ -109,6 +111,7 @@ pub async fn fire(
                 &http,
                 &url,
                 token,
+                body,
                 key.as_deref(),
                 Some(behaviour.retry_timeout),
             );
@@ -120,7 +123,7 @@ pub async fn fire(
             tally.attempts += 1;
         }
         let sent = Instant::now();
-        let attempt = send(&http, &url, token, key.as_deref(), None).await;
+        let attempt = send(&http, &url, token, body, key.as_deref(), None).await;
         tally.attempts += 1;
         if let Some(h) = tally.latency.as_mut() {
             let _ = h.record(sent.elapsed().as_micros() as u64);
@@ -176,13 +179,11 @@ async fn send(
     http: &reqwest::Client,
     url: &str,
     token: &str,
+    body: &Value,
     key: Option<&str>,
     timeout: Option<Duration>,
 ) -> Attempt {
-    let mut request = http
-        .post(url)
-        .bearer_auth(token)
-        .json(&json!({"quantity": 1}));
+    let mut request = http.post(url).bearer_auth(token).json(body);
     if let Some(key) = key {
         request = request.header("Idempotency-Key", key);
     }
