@@ -81,6 +81,19 @@ pub async fn create_event(
     name: &str,
     seats: i64,
 ) -> anyhow::Result<Uuid> {
+    create_event_with(http, base, token, venue, name, seats, 1).await
+}
+
+/// A free event at `venue` a week from now with `seats` seats, `max_per_booking` per booking.
+pub async fn create_event_with(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    venue: &Value,
+    name: &str,
+    seats: i64,
+    max_per_booking: i32,
+) -> anyhow::Result<Uuid> {
     let starts = chrono::Utc::now() + chrono::Duration::days(7);
     let event: Value = http
         .post(format!("{base}/api/v1/events"))
@@ -88,7 +101,7 @@ pub async fn create_event(
         .json(&json!({
             "name": name, "venue_id": venue["id"], "category": "music",
             "starts_at": starts, "ends_at": starts + chrono::Duration::hours(2),
-            "capacity": seats, "price_cents": 0, "currency": "EUR", "max_per_booking": 1
+            "capacity": seats, "price_cents": 0, "currency": "EUR", "max_per_booking": max_per_booking
         }))
         .send()
         .await?

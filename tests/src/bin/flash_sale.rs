@@ -5,7 +5,9 @@
 //! user instead. Prints requests/s, decided bookings/s, POST latency percentiles, the time until
 //! every request is decided, the confirmed/rejected/error counts, whether Evently reaches
 //! PostgreSQL over TLS, and checks in PostgreSQL that no seat was oversold and no key booked twice.
-//! `--ticket-types N` sells N ticket types sharing the capacity and checks no type is oversold.
+//! `--ticket-types N` sells N ticket types sharing the capacity and checks no type is oversold;
+//! `--seated` sells particular seats and best-available on a seat map and checks no seat is sold
+//! twice.
 //! Then the tickets: issued/s, confirmation-to-ticket lag, one per seat, and check-in scans/s
 //! (`tickets.rs`).
 //!
@@ -14,6 +16,8 @@
 
 #[path = "flash_sale/client.rs"]
 mod client;
+#[path = "flash_sale/seated.rs"]
+mod seated;
 #[path = "flash_sale/ticket_types.rs"]
 mod ticket_types;
 #[path = "flash_sale/tickets.rs"]
@@ -84,6 +88,9 @@ struct Args {
     /// Sell this many ticket types sharing the event's capacity (`ticket_types.rs`); 0: one pool.
     #[arg(long, default_value_t = 0)]
     ticket_types: usize,
+    /// A seated sale (`seated.rs`): particular seats and best-available on a plan of the seats.
+    #[arg(long, conflicts_with = "ticket_types")]
+    seated: bool,
 }
 
 /// One open live stream: every `availability` event it received, as `(when, sold)`.
@@ -194,16 +201,28 @@ async fn main() -> anyhow::Result<()> {
         seats,
     )
     .await?;
-    let event = load::create_event(
+    let event = load::create_event_with(
         &http,
         &args.base_url,
         &organizer_token,
         &venue,
         "Flash sale",
         seats,
+        if args.seated { 2 } else { 1 },
     )
     .await?;
-    let bodies = Arc::new(if args.ticket_types > 0 {
+    let bodies = Arc::new(if args.seated {
+        seated::create(
+            &http,
+            &args.base_url,
+            &organizer_token,
+            &venue,
+            event,
+            seats,
+            args.requests,
+        )
+        .await?
+    } else if args.ticket_types > 0 {
         ticket_types::create(
             &http,
             &args.base_url,
@@ -409,9 +428,18 @@ async fn main() -> anyhow::Result<()> {
     if args.ticket_types > 0 {
         ticket_types::check(&pool, event, sold).await?;
     }
-    let expected = (args.seats as usize).min(args.requests) as u64;
-    if oversold || doubled || tally.confirmed != expected || confirmed_in_db as u64 != expected {
-        bail!("wrong result: expected {expected} confirmed, nothing booked twice");
+    if args.seated {
+        // Bookings of one or two seats: what sells is the seats, checked seat by seat.
+        seated::check(&pool, event, sold).await?;
+        if oversold || doubled || tally.confirmed != confirmed_in_db as u64 {
+            bail!("wrong result: oversold, booked twice, or answers that disagree with the database");
+        }
+    } else {
+        let expected = (args.seats as usize).min(args.requests) as u64;
+        if oversold || doubled || tally.confirmed != expected || confirmed_in_db as u64 != expected
+        {
+            bail!("wrong result: expected {expected} confirmed, nothing booked twice");
+        }
     }
     tickets::report(tickets::Door {
         http: &http,
