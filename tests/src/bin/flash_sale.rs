@@ -432,7 +432,9 @@ async fn main() -> anyhow::Result<()> {
         // Bookings of one or two seats: what sells is the seats, checked seat by seat.
         seated::check(&pool, event, sold).await?;
         if oversold || doubled || tally.confirmed != confirmed_in_db as u64 {
-            bail!("wrong result: oversold, booked twice, or answers that disagree with the database");
+            bail!(
+                "wrong result: oversold, booked twice, or answers that disagree with the database"
+            );
         }
     } else {
         let expected = (args.seats as usize).min(args.requests) as u64;

@@ -7,9 +7,15 @@
 //! unacknowledged); at the end it says for each whether it stayed flat (the last third of the run
 //! against the first), waits for the backlog to drain and checks the result in PostgreSQL: no
 //! event oversold, every confirmed answer still confirmed (or cancelled by us), one ticket per
-//! confirmed seat, one email per ticket confirmation.
+//! confirmed seat, one email per ticket confirmation. At every wave's start it also samples the
+//! bytes in PostgreSQL and JetStream (`storage.rs`): with `--reject-waves` the waves alternate
+//! between selling and refusing, and it reports the bytes per sold booking and per rejected
+//! request in the first and the last third of the run.
 //!
 //! `cargo run --release -p evently-tests --bin soak -- --rate 600 --duration-secs 600`
+
+#[path = "soak/storage.rs"]
+mod storage;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,6 +81,10 @@ struct Args {
     /// With `--smtp-sink-port`: every user also has a push subscription to a local push service.
     #[arg(long)]
     push: bool,
+    /// Every other wave only refuses (its event has one seat) and the others sell twice the
+    /// confirmed share, so the storage figures separate sold bookings from rejected requests.
+    #[arg(long)]
+    reject_waves: bool,
 }
 
 #[derive(Default)]
@@ -132,6 +142,12 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let seats = (args.rate * args.wave_secs * args.confirm_percent / 100).max(1) as i64;
+    // With --reject-waves, the seats of wave `n` (from 0): twice the share, then one.
+    let wave_seats = |n: usize| match (args.reject_waves, n % 2) {
+        (false, _) => seats,
+        (true, 0) => 2 * seats,
+        (true, _) => 1,
+    };
     let waves = args.duration_secs.div_ceil(args.wave_secs);
     println!(
         "setting up: {} users; {} req/s for {} s; a new event of {} seats every {} s ({} events)",
@@ -140,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
     let organizer = Uuid::now_v7();
     load::insert_users(&pool, &[organizer], "organizer").await?;
     let organizer_token = keys.issue(organizer, Role::Organizer)?.0;
-    let venue = load::create_venue(&http, &base, &organizer_token, "Soak Arena", seats).await?;
+    let venue = load::create_venue(&http, &base, &organizer_token, "Soak Arena", 2 * seats).await?;
     let users: Vec<Uuid> = (0..args.users).map(|_| Uuid::now_v7()).collect();
     load::insert_users(&pool, &users, "attendee").await?;
     let tokens: Arc<Vec<String>> = Arc::new(
@@ -166,8 +182,16 @@ async fn main() -> anyhow::Result<()> {
     let mut events = Vec::new();
     let started = Instant::now();
     let end = started + Duration::from_secs(args.duration_secs);
-    let mut current =
-        load::create_event(&http, &base, &organizer_token, &venue, "Soak 1", seats).await?;
+    let mut storage_points = vec![storage::sample(&pool, &js, &prefix, 0.0, 0, 0).await?];
+    let mut current = load::create_event(
+        &http,
+        &base,
+        &organizer_token,
+        &venue,
+        "Soak 1",
+        wave_seats(0),
+    )
+    .await?;
     events.push(current);
     let mut next_wave = started + Duration::from_secs(args.wave_secs);
     let mut next_sample = started + Duration::from_secs(args.sample_secs);
@@ -187,9 +211,27 @@ async fn main() -> anyhow::Result<()> {
         let now = Instant::now();
         if now >= next_wave {
             next_wave += Duration::from_secs(args.wave_secs);
+            storage_points.push(
+                storage::sample(
+                    &pool,
+                    &js,
+                    &prefix,
+                    (now - started).as_secs_f64(),
+                    counters.confirmed.load(Ordering::Relaxed),
+                    counters.rejected.load(Ordering::Relaxed),
+                )
+                .await?,
+            );
             let name = format!("Soak {}", events.len() + 1);
-            current =
-                load::create_event(&http, &base, &organizer_token, &venue, &name, seats).await?;
+            current = load::create_event(
+                &http,
+                &base,
+                &organizer_token,
+                &venue,
+                &name,
+                wave_seats(events.len()),
+            )
+            .await?;
             events.push(current);
         }
         let due = (now - started).as_secs_f64() * args.rate as f64;
@@ -344,6 +386,8 @@ async fn main() -> anyhow::Result<()> {
             slack,
         );
     }
+
+    flat &= storage::report(&storage_points);
 
     // The result, from PostgreSQL.
     let mut oversold = 0;

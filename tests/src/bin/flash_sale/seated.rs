@@ -68,7 +68,10 @@ pub async fn create(
         types.push(created["id"].as_str().context("ticket type id")?.to_owned());
     }
     let imported: Value = http
-        .post(format!("{base}/api/v1/venues/{}/seating-plans", venue["id"].as_str().context("venue id")?))
+        .post(format!(
+            "{base}/api/v1/venues/{}/seating-plans",
+            venue["id"].as_str().context("venue id")?
+        ))
         .bearer_auth(token)
         .json(&plan)
         .send()
