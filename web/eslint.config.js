@@ -5,7 +5,7 @@ import globals from 'globals';
 
 const features = [
   'auth', 'events', 'bookings', 'waitlist', 'tickets', 'notifications',
-  'organizer', 'analytics', 'admin', 'checkin',
+  'organizer', 'analytics', 'admin', 'checkin', 'seating',
 ];
 
 // bulletproof-react's rule: app -> features -> shared (components, lib); no feature imports

@@ -3,12 +3,16 @@ import { createRoot } from 'react-dom/client';
 import { App } from '@/app/App';
 import { queryClient } from '@/app/queryClient';
 import { prefetchEvent } from '@/features/events/api';
+import { prefetchSeatMap } from '@/features/seating/api';
 import { restore } from '@/lib/session';
 import './styles.css';
 
 // The event page's data does not wait for the session or the first render.
 const eventPath = /^\/events\/([0-9a-f-]{36})$/.exec(window.location.pathname);
-if (eventPath) prefetchEvent(queryClient, eventPath[1]);
+if (eventPath) {
+  prefetchEvent(queryClient, eventPath[1]);
+  prefetchSeatMap(queryClient, eventPath[1]);
+}
 void restore();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

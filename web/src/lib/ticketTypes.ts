@@ -1,5 +1,6 @@
 // An event's ticket types, shared by the booking form and the organiser's console: one query per
 // event, kept current by the event's live stream (each type's `available`).
+import { useState } from 'react';
 import { useQuery, type QueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import type { TicketTypeOut } from '@/lib/api/types';
@@ -30,3 +31,26 @@ export function applyLiveTypes(client: QueryClient, eventId: string, live: { id:
     }),
   );
 }
+
+/**
+ * A booking form's promo code: what is typed, the code applied, and the ticket types to offer
+ * (with the hidden ones the code unlocks; the public ones when it unlocks nothing, its error then
+ * shown by its field).
+ */
+export function usePromo(eventId: string) {
+  const [code, setCode] = useState('');
+  const [applied, setApplied] = useState<string>();
+  const types = useTicketTypes(eventId, applied);
+  const publicTypes = useTicketTypes(eventId);
+  return {
+    code,
+    setCode,
+    applied,
+    apply: () => setApplied(code.trim() || undefined),
+    kinds: (types.isError ? publicTypes.data : types.data) ?? [],
+    error: types.error,
+    loading: types.isLoading,
+  };
+}
+
+export type Promo = ReturnType<typeof usePromo>;

@@ -7,6 +7,9 @@ import { Attendees } from '@/features/organizer/components/Attendees';
 import { CancelEvent } from '@/features/organizer/components/CancelEvent';
 import { TicketTypes } from '@/features/organizer/components/TicketTypes';
 import { PromoCodes } from '@/features/organizer/components/PromoCodes';
+import { Seating } from '@/features/organizer/components/Seating';
+import { useLiveSeats, useSeatMap } from '@/features/seating/api';
+import { SeatPicker } from '@/features/seating/components/SeatPicker';
 import { t } from '@/lib/i18n';
 
 const EventCharts = lazy(() => import('@/features/analytics/components/EventCharts'));
@@ -15,6 +18,8 @@ const LiveSales = lazy(() => import('@/features/analytics/components/LiveSales')
 export default function OrganizerEventPage() {
   const { id = '' } = useParams();
   const event = useEvent(id);
+  const seatMap = useSeatMap(id);
+  useLiveSeats(id, !!seatMap.data);
   return (
     <div className="stack">
       <p><Link to="/organizer">← {t.organizer.title}</Link></p>
@@ -33,6 +38,14 @@ export default function OrganizerEventPage() {
         </Suspense>
       </div>
       <TicketTypes eventId={id} />
+      {event.data && (
+        <Seating
+          eventId={id}
+          venueId={event.data.venue_id}
+          current={seatMap.data}
+          map={seatMap.data && <SeatPicker map={seatMap.data} />}
+        />
+      )}
       {event.data && <PromoCodes eventId={id} currency={event.data.currency} />}
       <Attendees eventId={id} />
       {event.data && <CancelEvent eventId={id} status={event.data.status} />}

@@ -1,6 +1,8 @@
+import { useRef } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
-import type { BookingOut } from '@/lib/api/types';
+import type { BookingOut, SeatedBookingOut } from '@/lib/api/types';
+import { newIdempotencyKey } from '@/lib/idempotency';
 
 async function withRetry<T>(call: () => Promise<T>): Promise<T> {
   // A network failure (no answer) is retried with the same Idempotency-Key: it books once.
@@ -12,8 +14,16 @@ async function withRetry<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** What a booking asks for: seats of an event sold as one pool, or lines by ticket type. */
-export type Order = ({ quantity: number } | { lines: { ticket_type_id: string; quantity: number }[] }) & { promo_code?: string };
+/**
+ * What a booking asks for: seats of an event sold as one pool, lines by ticket type, or for a
+ * seated event particular seats (all or none) or the best available ones.
+ */
+export type Order = (
+  | { quantity: number }
+  | { lines: { ticket_type_id: string; quantity: number }[] }
+  | { seats: string[] }
+  | { best_available: { ticket_type_id: string; quantity: number; accessible?: boolean } }
+) & { promo_code?: string };
 
 export function useBook(eventId: string) {
   const client = useQueryClient();
@@ -25,7 +35,7 @@ export function useBook(eventId: string) {
             params: { path: { id: eventId } }, headers: { 'Idempotency-Key': key },
             body: order,
           }),
-        ) as Promise<BookingOut>,
+        ) as Promise<SeatedBookingOut>,
       ),
     onSuccess: (booking) => {
       client.setQueryData(['booking', booking.id], booking);
@@ -35,6 +45,23 @@ export function useBook(eventId: string) {
   });
 }
 
+/**
+ * A booking form's submission: a fresh Idempotency-Key per click (a double click books once), then
+ * the booking followed until it is decided. `submit`'s `onAccepted` runs when the API took it.
+ */
+export function useBookingFlow(eventId: string) {
+  const book = useBook(eventId);
+  const booking = useBooking(book.data?.id);
+  // Set synchronously: a double click's second event arrives before React re-renders the button.
+  const inFlight = useRef(false);
+  function submit(order: Order, onAccepted?: () => void) {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    book.mutate({ order, key: newIdempotencyKey() }, { onSuccess: () => onAccepted?.(), onSettled: () => (inFlight.current = false) });
+  }
+  return { submit, pending: book.isPending, error: book.error, booking: booking.data ?? book.data };
+}
+
 const SETTLED = ['confirmed', 'rejected', 'cancelled', 'expired', 'waitlisted'];
 
 /** One booking, polled while it is pending (the live stream also refreshes it). */
@@ -42,7 +69,7 @@ export function useBooking(id: string | undefined) {
   return useQuery({
     queryKey: ['booking', id],
     enabled: !!id,
-    queryFn: () => unwrap(api.GET('/api/v1/bookings/{id}', { params: { path: { id: id! } } })) as Promise<BookingOut>,
+    queryFn: () => unwrap(api.GET('/api/v1/bookings/{id}', { params: { path: { id: id! } } })) as Promise<SeatedBookingOut>,
     refetchInterval: (q) => {
       const status = (q.state.data as BookingOut | undefined)?.status;
       return status && SETTLED.includes(status) ? false : status === 'held' ? 5000 : 700;

@@ -9,18 +9,19 @@ import { checkPayload, loadKeys, syncQueue } from './door';
 import { doorStore } from './store';
 
 const eventId = fixture.event_id;
-const net = { online: false, posts: [] as string[] };
+const net = { online: false, posts: [] as string[], seat: undefined as { section: string; row: string; number: string } | undefined };
 
 beforeEach(async () => {
   net.online = false;
   net.posts = [];
+  net.seat = undefined;
   vi.stubGlobal('navigator', { get onLine() { return net.online; } });
   vi.stubGlobal('fetch', async (input: Request | string) => {
     if (!net.online) throw new TypeError('Failed to fetch');
     const req = typeof input === 'string' ? new Request(`http://door${input}`) : input;
     if (req.url.endsWith('/tickets/public-keys')) return Response.json({ current_kid: 'k1', keys: fixture.keys });
     net.posts.push(await req.text());
-    return Response.json({ ticket_id: fixture.ticket_id, booking_id: 'b', ticket_number: 'K7QM-3XPA-9ZR', seat_index: 0, checked_in_at: new Date().toISOString() });
+    return Response.json({ ticket_id: fixture.ticket_id, booking_id: 'b', ticket_number: 'K7QM-3XPA-9ZR', seat_index: 0, checked_in_at: new Date().toISOString(), ...(net.seat ? { seat: net.seat } : {}) });
   });
 });
 afterEach(() => vi.unstubAllGlobals());
@@ -43,5 +44,15 @@ describe('the door offline', () => {
     net.online = true;
     expect(await syncQueue()).toBe(0);
     expect(net.posts).toEqual([JSON.stringify({ qr_payload: fixture.qr_payload })]);
+  });
+});
+
+describe('the door online', () => {
+  it('names the seat of a seated event\'s ticket as the check-in answers it', async () => {
+    net.online = true;
+    net.seat = { section: 'A', row: '3', number: '12' };
+    await loadKeys();
+    const answer = await checkPayload(eventId, fixture.qr_payload);
+    expect(answer).toMatchObject({ admitted: true, offline: false, ticketNumber: 'K7QM-3XPA-9ZR', seat: { section: 'A', row: '3', number: '12' } });
   });
 });

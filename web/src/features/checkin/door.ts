@@ -1,10 +1,11 @@
 import { api, unwrap } from '@/lib/api/client';
+import type { SeatRef } from '@/lib/api/types';
 import { ProblemError } from '@/lib/session';
 import { doorStore, normaliseNumber } from './store';
 import { keyring, verifyPayload, type Jwk } from './verify';
 
 export type Answer =
-  | { admitted: true; offline: boolean; ticketNumber?: string; seatIndex: number }
+  | { admitted: true; offline: boolean; ticketNumber?: string; seatIndex: number; seat?: SeatRef }
   | { admitted: false; reason: 'already' | 'other_event' | 'cancelled' | 'forged' | 'unknown_number' | 'offline_number'; when?: string };
 
 let ring: Map<string, Uint8Array> | null = null;
@@ -52,7 +53,9 @@ export async function checkPayload(eventId: string, payload: string): Promise<An
       const { data, error, response } = await post(eventId, payload);
       if (response.ok && data) {
         await doorStore.markSeen(eventId, claims.ticketId, data.checked_in_at);
-        return { admitted: true, offline: false, ticketNumber: data.ticket_number, seatIndex: data.seat_index };
+        // A seated event's ticket names its seat (not in the generated schema yet).
+        const seat = (data as typeof data & { seat?: SeatRef | null }).seat ?? undefined;
+        return { admitted: true, offline: false, ticketNumber: data.ticket_number, seatIndex: data.seat_index, seat };
       }
       const problem = (error ?? {}) as { first_checked_in_at?: string; errors?: Record<string, string>; detail?: string };
       if (response.status === 409) {

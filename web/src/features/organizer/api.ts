@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, apiRaw, unwrap } from '@/lib/api/client';
-import type { EventOut } from '@/lib/api/types';
+import { api, apiJson, apiRaw, unwrap } from '@/lib/api/client';
+import type { EventOut, EventSeatingOut, SeatingPlanOut } from '@/lib/api/types';
 import { saveResponse } from '@/lib/download';
 
 export function useVenues() {
@@ -170,5 +170,39 @@ export function useAddPromoCode(eventId: string) {
     mutationFn: (body: PromoCodeBody) =>
       unwrap(api.POST('/api/v1/events/{id}/promo-codes', { params: { path: { id: eventId } }, body })),
     onSuccess: () => client.invalidateQueries({ queryKey: ['promo-codes', eventId] }),
+  });
+}
+
+// Seating plans and an event's seating: hand-written calls (`apiJson`) until the generated client
+// has the seating API.
+
+export function useSeatingPlans(venueId: string | undefined) {
+  return useQuery({
+    queryKey: ['seating-plans', venueId],
+    enabled: !!venueId,
+    queryFn: async () => (await apiJson<{ items: SeatingPlanOut[] }>(`/api/v1/venues/${venueId}/seating-plans`)).items,
+  });
+}
+
+/** Imports a plan (pretix's seating-plan JSON, sent as it is) for the venue. */
+export function useImportPlan(venueId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (plan: unknown) => apiJson<SeatingPlanOut>(`/api/v1/venues/${venueId}/seating-plans`, { method: 'POST', body: plan }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ['seating-plans', venueId] }),
+  });
+}
+
+/** Seats the event on a plan, each category of the plan sold as one of the event's ticket types. */
+export function useSetSeating(eventId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { plan_id: string; categories: Record<string, string> }) =>
+      apiJson<EventSeatingOut>(`/api/v1/events/${eventId}/seating`, { method: 'PUT', body }),
+    onSuccess: () => {
+      // The event's seat map (the seating feature's query) and what each type has left.
+      void client.invalidateQueries({ queryKey: ['seat-map', eventId] });
+      void client.invalidateQueries({ queryKey: ['ticket-types', eventId] });
+    },
   });
 }

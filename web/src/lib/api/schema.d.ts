@@ -366,6 +366,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/seating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Give an event its seat map (the event's organiser or an admin): a plan of its venue, every
+         *     category used by a seat mapped to one of the event's ticket types. 409 while any booking of
+         *     the event holds seats.
+         */
+        put: operations["evently_gateway.routes.seating.event_seating.set_seating"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{id}/seats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An event's seats and their status (anyone). 404 when the event is not seated. */
+        get: operations["evently_gateway.routes.seating.seats.seat_map"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/{id}/seats/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events: `seats` events (`{changes: [{id, status}]}`) as bookings take and free
+         *     seats, gathered for a tenth of a second; `reset` when this stream fell behind (read the map
+         *     again). Read the map after opening the stream, then apply the changes.
+         */
+        get: operations["evently_gateway.routes.seating.seats.live_seats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/{id}/ticket-types": {
         parameters: {
             query?: never;
@@ -653,6 +712,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/seating-plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A seating plan, exported in pretix's format: the document as it was imported (anyone). */
+        get: operations["evently_gateway.routes.seating.plans.get_plan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tickets/{id}/pdf": {
         parameters: {
             query?: never;
@@ -738,6 +814,27 @@ export interface paths {
         head?: never;
         /** Update a venue (its owner or an admin). */
         patch: operations["evently_gateway.routes.venues.update_venue"];
+        trace?: never;
+    };
+    "/api/v1/venues/{id}/seating-plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A venue's seating plans (anyone). */
+        get: operations["evently_gateway.routes.seating.plans.list_plans"];
+        put?: never;
+        /**
+         * Import a seating plan for a venue, in pretix's seating-plan JSON format (the venue's owner or
+         *     an admin). Duplicate seat ids and seats of undeclared categories are refused, naming the seat.
+         */
+        post: operations["evently_gateway.routes.seating.plans.create_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/waitlist/{id}": {
@@ -1102,6 +1199,8 @@ export interface components {
             quantity: number;
             /** @description Why it was rejected, e.g. `sold_out`. */
             reason?: string | null;
+            /** @description The seats booked, for a seated event. */
+            seats?: components["schemas"]["evently_gateway.routes.bookings.BookingSeatOut"][];
             /** @description `pending`, `held`, `confirmed`, `rejected`, `waitlisted`, `cancelled` or `expired`. */
             status: string;
             /** Format: date-time */
@@ -1110,6 +1209,7 @@ export interface components {
             user_id: string;
         };
         "evently_gateway.routes.bookings.BookingRequest": {
+            best_available?: (null | components["schemas"]["evently_gateway.routes.seating.BestAvailableIn"]) & unknown;
             /**
              * @description Seats by ticket type, for an event that sells ticket types: decided as a whole (every line
              *     or none).
@@ -1126,8 +1226,22 @@ export interface components {
              *     (with `lines`, their total or left out).
              */
             quantity?: number | null;
+            /**
+             * @description Particular seats of a seated event (the plan's seat ids), booked as a whole: every seat or
+             *     none.
+             */
+            seats?: string[];
             /** @description Join the waitlist instead of being rejected when sold out. */
             waitlist_if_sold_out?: boolean;
+        };
+        "evently_gateway.routes.bookings.BookingSeatOut": {
+            /** @description The plan's seat id. */
+            id: string;
+            number: string;
+            row: string;
+            section: string;
+            /** Format: uuid */
+            ticket_type_id: string;
         };
         /**
          * @description The fields an organizer may change; absent fields stay as they are. The venue and currency of
@@ -1410,6 +1524,157 @@ export interface components {
             endpoint: string;
             keys: components["schemas"]["evently_gateway.routes.push.SubscriptionKeys"];
         };
+        /** @description Ask for the best free seats of one ticket type. */
+        "evently_gateway.routes.seating.BestAvailableIn": {
+            /** @description Wheelchair places and their companion seats (kept out otherwise). */
+            accessible?: boolean;
+            /** Format: int32 */
+            quantity: number;
+            /** Format: uuid */
+            ticket_type_id: string;
+        };
+        "evently_gateway.routes.seating.event_seating.SeatingOut": {
+            categories: {
+                [key: string]: string;
+            };
+            /** Format: uuid */
+            plan_id: string;
+            /** Format: int32 */
+            seat_count: number;
+        };
+        "evently_gateway.routes.seating.event_seating.SeatingRequest": {
+            /** @description Each of the plan's categories and the ticket type of this event its seats sell as. */
+            categories: {
+                [key: string]: string;
+            };
+            /**
+             * Format: uuid
+             * @description A seating plan of the event's venue.
+             */
+            plan_id: string;
+        };
+        "evently_gateway.routes.seating.plan_format.Category": {
+            color?: string | null;
+            name: string;
+        };
+        "evently_gateway.routes.seating.plan_format.PlanDocument": {
+            categories: components["schemas"]["evently_gateway.routes.seating.plan_format.Category"][];
+            focus_point?: (null | components["schemas"]["evently_gateway.routes.seating.plan_format.Point"]) & unknown;
+            name: string;
+            size?: null | components["schemas"]["evently_gateway.routes.seating.plan_format.Size"];
+            zones: components["schemas"]["evently_gateway.routes.seating.plan_format.Zone"][];
+        };
+        "evently_gateway.routes.seating.plan_format.Point": {
+            /** Format: double */
+            x: number;
+            /** Format: double */
+            y: number;
+        };
+        "evently_gateway.routes.seating.plan_format.Row": {
+            /** Format: int64 */
+            number_of_seats?: number | null;
+            position?: null | components["schemas"]["evently_gateway.routes.seating.plan_format.Point"];
+            row_label?: string | null;
+            row_number: string;
+            row_number_position?: string | null;
+            seat_label?: string | null;
+            seats: components["schemas"]["evently_gateway.routes.seating.plan_format.SeatIn"][];
+            /** Format: double */
+            seats_spacing?: number | null;
+            uuid?: string | null;
+        };
+        "evently_gateway.routes.seating.plan_format.SeatIn": {
+            /** @description Evently's extension: a wheelchair place. */
+            accessible?: boolean | null;
+            category: string;
+            /** @description Evently's extension: a companion seat beside a wheelchair place. */
+            companion?: boolean | null;
+            position: components["schemas"]["evently_gateway.routes.seating.plan_format.Point"];
+            /** Format: double */
+            radius?: number | null;
+            seat_guid: string;
+            seat_number: string;
+            start_direction?: string | null;
+            uuid?: string | null;
+        };
+        "evently_gateway.routes.seating.plan_format.Size": {
+            /** Format: double */
+            height: number;
+            /** Format: double */
+            width: number;
+        };
+        "evently_gateway.routes.seating.plan_format.Zone": {
+            /** @description Shapes and labels (a stage, a bar): drawn, never booked. */
+            areas?: Record<string, never>[] | null;
+            displayed?: boolean | null;
+            name?: string | null;
+            position: components["schemas"]["evently_gateway.routes.seating.plan_format.Point"];
+            rows: components["schemas"]["evently_gateway.routes.seating.plan_format.Row"][];
+            uuid?: string | null;
+            zone_id?: string | null;
+        };
+        "evently_gateway.routes.seating.plans.CategoryOut": {
+            color?: string | null;
+            name: string;
+        };
+        "evently_gateway.routes.seating.plans.SeatingPlanList": {
+            items: components["schemas"]["evently_gateway.routes.seating.plans.SeatingPlanOut"][];
+        };
+        "evently_gateway.routes.seating.plans.SeatingPlanOut": {
+            categories: components["schemas"]["evently_gateway.routes.seating.plans.CategoryOut"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: int32 */
+            seat_count: number;
+            /** Format: uuid */
+            venue_id: string;
+        };
+        "evently_gateway.routes.seating.seats.SeatCategoryOut": {
+            color?: string | null;
+            name: string;
+            /** Format: uuid */
+            ticket_type_id: string;
+        };
+        "evently_gateway.routes.seating.seats.SeatMapOut": {
+            categories: components["schemas"]["evently_gateway.routes.seating.seats.SeatCategoryOut"][];
+            focus: components["schemas"]["evently_gateway.routes.seating.plan_format.Point"] & unknown;
+            /** Format: uuid */
+            plan_id: string;
+            seats: components["schemas"]["evently_gateway.routes.seating.seats.SeatOut"][];
+            size: components["schemas"]["evently_gateway.routes.seating.seats.SizeOut"];
+        };
+        "evently_gateway.routes.seating.seats.SeatOut": {
+            accessible: boolean;
+            category: string;
+            companion: boolean;
+            /** @description The plan's seat id (what a booking's `seats` names). */
+            id: string;
+            number: string;
+            /** Format: double */
+            radius: number;
+            row: string;
+            section: string;
+            /** @description `free`, `held`, `sold` or `blocked`. */
+            status: string;
+            /** Format: uuid */
+            ticket_type_id: string;
+            /**
+             * Format: double
+             * @description Position in plan coordinates.
+             */
+            x: number;
+            /** Format: double */
+            y: number;
+        };
+        "evently_gateway.routes.seating.seats.SizeOut": {
+            /** Format: double */
+            height: number;
+            /** Format: double */
+            width: number;
+        };
         /** @description Seats of one ticket type in a booking request. */
         "evently_gateway.routes.ticket_types.lines.LineIn": {
             /** Format: int32 */
@@ -1511,6 +1776,7 @@ export interface components {
             booking_id: string;
             /** Format: date-time */
             checked_in_at: string;
+            seat?: (null | components["schemas"]["evently_gateway.routes.tickets.TicketSeatOut"]) & unknown;
             /** Format: int32 */
             seat_index: number;
             /** Format: uuid */
@@ -1541,6 +1807,7 @@ export interface components {
             issued_at: string;
             /** @description The signed QR payload (base64url), verifiable with `GET /tickets/public-keys`. */
             qr_payload: string;
+            seat?: (null | components["schemas"]["evently_gateway.routes.tickets.TicketSeatOut"]) & unknown;
             /**
              * Format: int32
              * @description Zero-based seat of the booking.
@@ -1550,6 +1817,12 @@ export interface components {
             status: string;
             /** @description Human-readable, e.g. `K7QM-3XPA-9ZR`; the last character is a check character. */
             ticket_number: string;
+        };
+        /** @description A seat of a seat map, as a ticket names it. */
+        "evently_gateway.routes.tickets.TicketSeatOut": {
+            number: string;
+            row: string;
+            section: string;
         };
         "evently_gateway.routes.venues.VenueOut": {
             address: string;
@@ -4644,6 +4917,396 @@ export interface operations {
             };
         };
     };
+    "evently_gateway.routes.seating.event_seating.set_seating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["evently_gateway.routes.seating.event_seating.SeatingRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.seating.event_seating.SeatingOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.seating.seats.seat_map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.seating.seats.SeatMapOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.seating.seats.live_seats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream of `seats` events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
     "evently_gateway.routes.ticket_types.list_ticket_types": {
         parameters: {
             query?: {
@@ -7170,6 +7833,135 @@ export interface operations {
             };
         };
     };
+    "evently_gateway.routes.seating.plans.get_plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.seating.plan_format.PlanDocument"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
     "evently_gateway.routes.tickets.ticket_pdf": {
         parameters: {
             query?: never;
@@ -7975,6 +8767,275 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["evently_gateway.routes.venues.VenueOut"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.seating.plans.list_plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.seating.plans.SeatingPlanList"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Missing or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description The payment was declined */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not allowed for this role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Stale `If-Match`: the resource changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Invalid fields (see `errors`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Account locked after failed logins; retry after `Retry-After` seconds */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+            /** @description A backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["evently_gateway.error.Problem"];
+                };
+            };
+        };
+    };
+    "evently_gateway.routes.seating.plans.create_plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["evently_gateway.routes.seating.plan_format.PlanDocument"];
+            };
+        };
+        responses: {
+            /** @description Ok */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["evently_gateway.routes.seating.plans.SeatingPlanOut"];
                 };
             };
             /** @description Malformed request */

@@ -13,3 +13,74 @@ export type Overview = S['evently_gateway.routes.analytics.Overview'];
 export type Attendee = S['evently_gateway.routes.attendees.Attendee'];
 export type Hour = S['evently_gateway.routes.analytics.Hour'];
 export type TicketTypeOut = S['evently_gateway.routes.ticket_types.TicketTypeOut'];
+
+// Seat maps. Not in the generated schema yet (the seating API is being built): these mirror the
+// OpenAPI schemas SeatMapOut, SeatingPlanOut, EventSeatingOut and the seat fields of BookingOut,
+// TicketOut and CheckinOut, and should become `S['...']` names like the ones above once
+// schema.d.ts has them.
+
+/** Where a seat is, as a booking, a ticket and the door name it. */
+export interface SeatRef {
+  section?: string | null;
+  row: string;
+  number: string;
+}
+
+/** A seat of a booking. */
+export interface BookedSeat extends SeatRef {
+  id: string;
+  ticket_type_id: string;
+}
+
+/** A booking, with the seats of a seated event's booking. */
+export type SeatedBookingOut = BookingOut & { seats?: BookedSeat[] | null };
+
+/** A ticket, with its seat for a seated event. */
+export type SeatedTicketOut = TicketOut & { seat?: SeatRef | null };
+
+export type SeatStatus = 'free' | 'held' | 'sold' | 'blocked';
+
+/** One seat of an event's map (`GET /events/{id}/seats`): x, y in absolute plan coordinates. */
+export interface SeatOut extends SeatRef {
+  id: string;
+  section: string;
+  category: string;
+  ticket_type_id: string;
+  x: number;
+  y: number;
+  radius: number;
+  status: SeatStatus;
+  accessible: boolean;
+  companion: boolean;
+}
+
+export interface SeatMapOut {
+  plan_id: string;
+  size: { width: number; height: number };
+  focus: { x: number; y: number };
+  categories: { name: string; color?: string | null; ticket_type_id: string }[];
+  seats: SeatOut[];
+}
+
+/** One change of `GET /events/{id}/seats/live` (events named `seats`: `{changes: [...]}`). */
+export interface SeatChange {
+  id: string;
+  status: SeatStatus;
+}
+
+/** A venue's seating plan, as listed (`GET /venues/{venue_id}/seating-plans`). */
+export interface SeatingPlanOut {
+  id: string;
+  venue_id: string;
+  name: string;
+  seat_count: number;
+  categories: { name: string; color?: string | null }[];
+  created_at: string;
+}
+
+/** An event's seating (`PUT /events/{id}/seating`): each category of the plan -> a ticket type id. */
+export interface EventSeatingOut {
+  plan_id: string;
+  categories: Record<string, string>;
+  seat_count: number;
+}

@@ -1,34 +1,25 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { Field } from '@/components/Field';
 import { FormError, fieldError } from '@/components/Feedback';
+import { PromoField } from '@/components/PromoField';
 import type { TicketTypeOut } from '@/lib/api/types';
 import { money } from '@/lib/format';
 import { t } from '@/lib/i18n';
-import { newIdempotencyKey } from '@/lib/idempotency';
-import { useTicketTypes } from '@/lib/ticketTypes';
-import { useBook, useBooking, type Order } from '../api';
+import { usePromo } from '@/lib/ticketTypes';
+import { useBookingFlow, type Order } from '../api';
 import { BookingStatus } from './BookingStatus';
 
 export function BookForm({ eventId, max }: { eventId: string; max: number }) {
-  const [code, setCode] = useState('');
-  const [applied, setApplied] = useState<string>();
-  const types = useTicketTypes(eventId, applied);
+  const promo = usePromo(eventId);
   const [quantity, setQuantity] = useState(1);
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [empty, setEmpty] = useState(false);
-  const book = useBook(eventId);
-  const booking = useBooking(book.data?.id);
-  const current = booking.data ?? book.data;
-  // Set synchronously: a double click's second event arrives before React re-renders the button.
-  const inFlight = useRef(false);
-  // A code that unlocks nothing still lists the public types (its error shows by its field).
-  const publicTypes = useTicketTypes(eventId);
-  const kinds = (types.isError ? publicTypes.data : types.data) ?? [];
+  const flow = useBookingFlow(eventId);
+  const kinds = promo.kinds;
   const byType = kinds.length > 0;
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    if (inFlight.current) return; // a double click books once
     let order: Order = { quantity };
     if (byType) {
       const lines = kinds
@@ -38,9 +29,8 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
       if (lines.length === 0) return;
       order = { lines };
     }
-    if (applied) order.promo_code = applied;
-    inFlight.current = true;
-    book.mutate({ order, key: newIdempotencyKey() }, { onSettled: () => (inFlight.current = false) });
+    if (promo.applied) order.promo_code = promo.applied;
+    flow.submit(order); // a double click books once
   }
 
   const total = kinds.reduce((sum, k) => sum + (counts[k.id] ?? 0) * k.price_cents, 0);
@@ -57,7 +47,7 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
                 kind={k}
                 max={max}
                 value={counts[k.id] ?? 0}
-                error={fieldError(book.error, `lines[${i}].quantity`)}
+                error={fieldError(flow.error, `lines[${i}].quantity`)}
                 onChange={(n) => setCounts((c) => ({ ...c, [k.id]: n }))}
               />
             ))}
@@ -72,28 +62,17 @@ export function BookForm({ eventId, max }: { eventId: string; max: number }) {
             max={max}
             value={quantity}
             onChange={(e) => setQuantity(Math.max(1, Number(e.target.value) || 1))}
-            error={fieldError(book.error, 'quantity')}
+            error={fieldError(flow.error, 'quantity')}
             hint={t.event.perBooking(max)}
           />
         )}
-        <div className="promo">
-          <Field
-            label={t.promo.label}
-            value={code}
-            maxLength={40}
-            autoComplete="off"
-            onChange={(e) => setCode(e.target.value)}
-            error={fieldError(types.error, 'promo_code') ?? fieldError(book.error, 'promo_code')}
-            hint={applied && !types.isError ? t.promo.applied(applied) : undefined}
-          />
-          <button type="button" className="btn" onClick={() => setApplied(code.trim() || undefined)}>{t.promo.apply}</button>
-        </div>
-        <button className="btn btn-primary btn-large" type="submit" disabled={book.isPending || types.isLoading}>
-          {book.isPending ? t.booking.submitting : t.booking.submit}
+        <PromoField promo={promo} bookError={flow.error} />
+        <button className="btn btn-primary btn-large" type="submit" disabled={flow.pending || promo.loading}>
+          {flow.pending ? t.booking.submitting : t.booking.submit}
         </button>
       </form>
-      <FormError error={book.error} fields={['quantity', 'promo_code', ...kinds.map((_, i) => `lines[${i}].quantity`)]} />
-      <div aria-live="polite">{current && <BookingStatus booking={current} />}</div>
+      <FormError error={flow.error} fields={['quantity', 'promo_code', ...kinds.map((_, i) => `lines[${i}].quantity`)]} />
+      <div aria-live="polite">{flow.booking && <BookingStatus booking={flow.booking} />}</div>
     </section>
   );
 }

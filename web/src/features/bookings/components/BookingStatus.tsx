@@ -1,11 +1,29 @@
 import { Link } from 'react-router';
-import type { BookingOut } from '@/lib/api/types';
+import type { SeatedBookingOut } from '@/lib/api/types';
 import { Alert, Loading } from '@/components/Feedback';
 import { money } from '@/lib/format';
 import { t, statusLabel } from '@/lib/i18n';
 import { PayPanel } from './PayPanel';
 
-export function BookingStatus({ booking }: { booking: BookingOut }) {
+/** Where a booking is, and its seats while it holds them (a seated event's booking). */
+export function BookingStatus({ booking }: { booking: SeatedBookingOut }) {
+  const seats = ['pending', 'held', 'confirmed'].includes(booking.status) && booking.seats?.length ? booking.seats : [];
+  return (
+    <>
+      <Decision booking={booking} />
+      {seats.length > 0 && (
+        <div className="booked-seats">
+          <h3 className="h3" id={`seats-${booking.id}`}>{t.seating.booked}</h3>
+          <ul aria-labelledby={`seats-${booking.id}`}>
+            {seats.map((s) => <li key={s.id}>{t.seating.seat(s)}</li>)}
+          </ul>
+        </div>
+      )}
+    </>
+  );
+}
+
+function Decision({ booking }: { booking: SeatedBookingOut }) {
   switch (booking.status) {
     case 'pending':
       return <Loading label={t.booking.pending} />;

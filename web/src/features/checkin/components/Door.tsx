@@ -117,7 +117,7 @@ export function Door({ eventId, eventName }: { eventId: string; eventName?: stri
             <p className="verdict-word">{answer.admitted ? t.door.admitted : t.door.refused}</p>
             <p className="verdict-reason">
               {answer.admitted
-                ? [answer.ticketNumber, t.door.seat(answer.seatIndex), answer.offline ? t.door.offlineAdmitted : ''].filter(Boolean).join(' · ')
+                ? [answer.ticketNumber, answer.seat ? t.seating.seat(answer.seat) : t.door.seat(answer.seatIndex), answer.offline ? t.door.offlineAdmitted : ''].filter(Boolean).join(' · ')
                 : reasonText(answer)}
             </p>
           </>

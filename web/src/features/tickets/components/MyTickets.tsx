@@ -1,12 +1,12 @@
 import { useState } from 'react';
-import type { TicketOut } from '@/lib/api/types';
+import type { SeatedTicketOut } from '@/lib/api/types';
 import { Alert, FormError, Loading, StatusBadge } from '@/components/Feedback';
 import { t, statusLabel } from '@/lib/i18n';
 import { dateTime } from '@/lib/format';
 import { downloadPdf, useTicketsOf } from '../api';
 import { QrCode } from './QrCode';
 
-function TicketCard({ ticket, eventName }: { ticket: TicketOut; eventName?: string }) {
+function TicketCard({ ticket, eventName }: { ticket: SeatedTicketOut; eventName?: string }) {
   const [open, setOpen] = useState(true);
   const [error, setError] = useState<unknown>();
   return (
@@ -14,7 +14,7 @@ function TicketCard({ ticket, eventName }: { ticket: TicketOut; eventName?: stri
       <div className="ticket-head">
         <div>
           {eventName && <h2 className="h3">{eventName}</h2>}
-          <p className="muted">{t.tickets.seat(ticket.seat_index)}</p>
+          <p className="muted">{ticket.seat ? t.seating.seat(ticket.seat) : t.tickets.seat(ticket.seat_index)}</p>
         </div>
         <StatusBadge status={ticket.status === 'valid' ? 'confirmed' : 'cancelled'} label={statusLabel(t.tickets.status, ticket.status)} />
       </div>
