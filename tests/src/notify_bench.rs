@@ -116,9 +116,10 @@ impl NotifyBench {
         let (emails, pushes) = loop {
             let (emails, pushes): (i64, i64) = sqlx::query_as(
                 "SELECT count(*) FILTER (WHERE d.channel = 'email'), count(*) FILTER (WHERE d.channel = 'push') \
-                 FROM notification_deliveries d JOIN bookings b \
-                 ON d.source_id IN (b.id::text || '.confirmed', b.id::text || '.tickets') \
-                 WHERE b.event_id = $1 AND d.status IN ('sent', 'failed', 'skipped')",
+                 FROM notification_deliveries d \
+                 WHERE split_part(d.source_id, '.', 1) IN (SELECT id::text FROM bookings WHERE event_id = $1) \
+                 AND split_part(d.source_id, '.', 2) IN ('confirmed', 'tickets') \
+                 AND d.status IN ('sent', 'failed', 'skipped')",
             )
             .bind(event)
             .fetch_one(pool)
