@@ -15,11 +15,15 @@ CREATE TABLE seating_plans (
 CREATE INDEX seating_plans_venue ON seating_plans (venue_id, created_at, id);
 
 -- Which plan an event uses and how its categories map to the event's ticket types.
+-- `seat_version` counts the changes of who holds the event's seats (bumped by every batch of
+-- the reservations consumer that takes or frees one, and by a new seat map): a consumer keeps the
+-- map it last wrote in memory and reads it again only when the version moved.
 CREATE TABLE event_seating (
-    event_id   uuid PRIMARY KEY REFERENCES events (id),
-    plan_id    uuid NOT NULL REFERENCES seating_plans (id),
-    categories jsonb NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
+    event_id     uuid PRIMARY KEY REFERENCES events (id),
+    plan_id      uuid NOT NULL REFERENCES seating_plans (id),
+    categories   jsonb NOT NULL,
+    seat_version bigint NOT NULL DEFAULT 0,
+    updated_at   timestamptz NOT NULL DEFAULT now()
 );
 
 -- An event's seats, copied from its plan when the seating is set. `row_index` numbers the plan's

@@ -20,11 +20,18 @@ pub struct Reservations {
     pool: PgPool,
     js: jetstream::Context,
     prefix: Prefix,
+    /// Seat maps of seated events as this instance last wrote them (`seating.rs`).
+    seats: seating::SeatCache,
 }
 
 impl Reservations {
     pub fn new(pool: PgPool, js: jetstream::Context, prefix: Prefix) -> Self {
-        Self { pool, js, prefix }
+        Self {
+            pool,
+            js,
+            prefix,
+            seats: seating::SeatCache::default(),
+        }
     }
 }
 
@@ -49,7 +56,7 @@ impl Handler for Reservations {
         }
         let mut after_commit = None;
         let traces = engine::Traces::of(batch, &commands);
-        match engine::apply(&self.pool, &commands).await {
+        match engine::apply(&self.pool, &commands, &self.seats).await {
             Ok(engine::Decided {
                 mut refused,
                 effects,

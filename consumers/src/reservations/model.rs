@@ -151,6 +151,10 @@ pub struct Locked {
     pub seated: bool,
     /// The seats the batch's reserves need (`seating.rs`).
     pub seats: SeatMap,
+    /// `event_seating.seat_version` as locked (and as written, once the batch bumped it).
+    pub seat_version: i64,
+    /// Whether the batch took or freed a seat of the event.
+    pub seats_changed: bool,
 }
 
 impl Locked {
@@ -171,7 +175,10 @@ impl Locked {
     /// A booking's particular seats become free again (those the batch locked; the others are
     /// freed in the database by the booking's end).
     pub fn free_seats(&mut self, seats: &[BookingSeat]) {
-        self.seats.free(seats);
+        if !seats.is_empty() {
+            self.seats.free(seats);
+            self.seats_changed = true;
+        }
     }
 
     /// A booking that held seats with a promo code gives its use back.

@@ -10,7 +10,38 @@
 use std::collections::HashMap;
 
 use evently_schemas::{BestAvailable, BookingSeat, RejectReason};
+use parking_lot::Mutex;
 use uuid::Uuid;
+
+/// The whole seat maps this consumer wrote last, by event, with the `seat_version` they are
+/// at. A batch takes an event's map out when the database's version is still the one it was
+/// written at (nobody else took or freed a seat since: another instance's batch, or a new seat
+/// map, moves the version) and puts it back after it commits; a batch that fails drops it, and
+/// the next one reads the map from PostgreSQL.
+#[derive(Default)]
+pub struct SeatCache {
+    maps: Mutex<HashMap<Uuid, (i64, SeatMap)>>,
+}
+
+impl SeatCache {
+    /// The map of `event` at `version`, if it is kept (taken out: the batch owns it).
+    pub fn take(&self, event: Uuid, version: i64) -> Option<SeatMap> {
+        let mut maps = self.maps.lock();
+        match maps.remove(&event) {
+            Some((v, map)) if v == version => Some(map),
+            _ => None,
+        }
+    }
+
+    pub fn put(&self, event: Uuid, version: i64, map: SeatMap) {
+        let mut maps = self.maps.lock();
+        // A consumer follows a few sales at a time; a map per event it decided lately is kept.
+        if maps.len() > 64 {
+            maps.clear();
+        }
+        maps.insert(event, (version, map));
+    }
+}
 
 /// One seat of the event.
 #[derive(Debug, Clone, PartialEq)]

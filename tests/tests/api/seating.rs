@@ -397,6 +397,22 @@ async fn best_available_keeps_groups_together_away_from_wheelchair_places() {
         .map(|s| s["number"].as_str().unwrap().parse().unwrap())
         .collect();
     assert_eq!(numbers[2] - numbers[0], 2, "side by side: {numbers:?}");
+    // Cancelled, its seats are the best again: the map the consumer keeps is not stale.
+    let id = flows::id(&first);
+    let res = app
+        .post(
+            &format!("/bookings/{id}/cancel"),
+            Some(&user.token),
+            &json!({}),
+        )
+        .await;
+    assert!(res.status().is_success());
+    app.eventually("the booking is cancelled", || async {
+        app.count_bookings(seated.event, "cancelled").await == 1
+    })
+    .await;
+    let again = book(&app, &user, seated.event, ask(&seated.stalls, 3, false)).await;
+    assert_eq!(seat_ids(&again), seats, "the freed seats are offered again");
     let wheelchair = book(&app, &user, seated.event, ask(&seated.stalls, 1, true)).await;
     assert_eq!(seat_ids(&wheelchair), ["S-0-0"]);
     let balcony = book(&app, &user, seated.event, ask(&seated.balcony, 2, false)).await;

@@ -100,6 +100,7 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
     let mut booking = allocate_lines(event, &by_type, None, now);
     if booking.status.holds_seats() {
         event.seats.take(&seats);
+        event.seats_changed = true;
         booking.seats = seats
             .iter()
             .map(|&i| event.seats.seats[i].booked())
@@ -318,6 +319,8 @@ mod tests {
             code_uses: BTreeMap::new(),
             seated: false,
             seats: SeatMap::default(),
+            seat_version: 0,
+            seats_changed: false,
         }
     }
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::State;
 use crate::reservations::commands::cancel_event::ROUND_SIZE;
 use crate::reservations::model::{Inventory, Locked, PromoCode, Rules, TicketType, Tracked};
-use crate::reservations::seating::{Seat, SeatMap};
+use crate::reservations::seating::{Seat, SeatCache, SeatMap};
 use crate::waitlist::entries::{self, ENTRY_COLUMNS, EntryRow};
 
 /// What the fresh commands of a batch need locked (see `commands::needs`).
@@ -47,8 +47,9 @@ pub async fn lock(
     tx: &mut Transaction<'_, Postgres>,
     needs: &Needs,
     state: &mut State,
+    cache: &SeatCache,
 ) -> anyhow::Result<()> {
-    lock_events(tx, needs, state).await?;
+    lock_events(tx, needs, state, cache).await?;
     let rows = bookings(tx, &needs.bookings).await?;
     keep_bookings(state, rows);
     let mut round_events = Vec::new();
@@ -185,6 +186,7 @@ struct LockedRow {
     version: i32,
     focus_x: Option<f64>,
     focus_y: Option<f64>,
+    seat_version: Option<i64>,
 }
 
 /// Locks the inventory rows of every event the commands touch, once, in event-id order.
@@ -192,6 +194,7 @@ async fn lock_events(
     tx: &mut Transaction<'_, Postgres>,
     needs: &Needs,
     state: &mut State,
+    cache: &SeatCache,
 ) -> anyhow::Result<()> {
     if needs.events.is_empty() {
         return Ok(());
@@ -200,7 +203,7 @@ async fn lock_events(
     let rows: Vec<LockedRow> = sqlx::query_as(
         "SELECT i.event_id, i.capacity, i.sold, i.held, i.offered, e.hold_minutes, e.status, e.sales_start, \
          e.sales_end, e.ends_at, e.max_per_booking, e.price_cents, e.currency::text AS currency, e.version, \
-         p.focus_x, p.focus_y, \
+         p.focus_x, p.focus_y, s.seat_version, \
          (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = i.event_id AND w.status = 'waiting') AS waiting \
          FROM inventory i JOIN events e ON e.id = i.event_id \
          LEFT JOIN event_seating s ON s.event_id = i.event_id LEFT JOIN seating_plans p ON p.id = s.plan_id \
@@ -240,6 +243,8 @@ async fn lock_events(
                 false,
                 (r.focus_x.unwrap_or_default(), r.focus_y.unwrap_or_default()),
             ),
+            seat_version: r.seat_version.unwrap_or_default(),
+            seats_changed: false,
         };
         state.events.insert(r.event_id, locked);
     }
@@ -301,7 +306,7 @@ async fn lock_events(
             }
         }
     }
-    lock_seats(tx, needs, state).await
+    lock_seats(tx, needs, state, cache).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -329,22 +334,44 @@ const SEAT_COLUMNS: &str = "es.event_id, es.seat_id, es.ticket_type_id, es.secti
 
 /// Reads the seats reserves need: the whole map of an event asked for its best available seats
 /// (in row order), the named seats of the others. Their events' inventory rows are locked, and
-/// only this consumer writes who holds a seat, so the read is the truth for the batch.
+/// only this consumer writes who holds a seat, so the read is the truth for the batch. A whole
+/// map this instance wrote at the version the database still has is taken from `cache` instead
+/// (for any reserve of its event).
 async fn lock_seats(
     tx: &mut Transaction<'_, Postgres>,
     needs: &Needs,
     state: &mut State,
+    cache: &SeatCache,
 ) -> anyhow::Result<()> {
+    let wanted: BTreeSet<Uuid> = needs
+        .seat_maps
+        .iter()
+        .copied()
+        .chain(needs.seats.iter().map(|(e, _)| *e))
+        .collect();
+    let mut cached = BTreeSet::new();
+    for event_id in wanted {
+        if let Some(event) = state.events.get_mut(&event_id).filter(|l| l.seated)
+            && let Some(map) = cache.take(event_id, event.seat_version)
+        {
+            event.seats = map;
+            cached.insert(event_id);
+        }
+    }
     let whole: Vec<Uuid> = needs
         .seat_maps
         .iter()
         .copied()
-        .filter(|e| state.events.get(e).is_some_and(|l| l.seated))
+        .filter(|e| !cached.contains(e) && state.events.get(e).is_some_and(|l| l.seated))
         .collect();
     let (events, ids): (Vec<Uuid>, Vec<String>) = needs
         .seats
         .iter()
-        .filter(|(e, _)| !whole.contains(e) && state.events.get(e).is_some_and(|l| l.seated))
+        .filter(|(e, _)| {
+            !whole.contains(e)
+                && !cached.contains(e)
+                && state.events.get(e).is_some_and(|l| l.seated)
+        })
         .cloned()
         .unzip();
     let mut rows: Vec<SeatRow> = Vec::new();

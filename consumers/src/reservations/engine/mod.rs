@@ -24,6 +24,7 @@ pub use publish::{Publisher, Traces};
 pub use state::{Effects, Replay, State, locked};
 
 use super::commands;
+use super::seating::SeatCache;
 
 /// What a batch decided: the commands refused for good (by their index in the batch) and what
 /// it caused, to publish.
@@ -34,7 +35,11 @@ pub struct Decided {
 }
 
 /// Applies the decoded commands of a batch. `Err` means nothing was applied (retry the batch).
-pub async fn apply(pool: &PgPool, batch: &[(usize, BookingCommand)]) -> anyhow::Result<Decided> {
+pub async fn apply(
+    pool: &PgPool,
+    batch: &[(usize, BookingCommand)],
+    cache: &SeatCache,
+) -> anyhow::Result<Decided> {
     if batch.is_empty() {
         return Ok(Decided::default());
     }
@@ -57,7 +62,7 @@ pub async fn apply(pool: &PgPool, batch: &[(usize, BookingCommand)]) -> anyhow::
         commands::needs(command, &mut needs);
         to_decide.push((*index, command));
     }
-    load::lock(&mut tx, &needs, &mut state).await?;
+    load::lock(&mut tx, &needs, &mut state, cache).await?;
     let mut refused = HashMap::new();
     for (index, command) in to_decide {
         if let Err(e) = commands::decide(command, &mut state) {
@@ -72,6 +77,16 @@ pub async fn apply(pool: &PgPool, batch: &[(usize, BookingCommand)]) -> anyhow::
         .collect();
     inbox::settle(&mut tx, &state.effects.outcomes, &refused_ids).await?;
     tx.commit().await.context("committing the batch")?;
+    // The whole maps the batch decided on are what PostgreSQL now has, at their new version.
+    for (event_id, event) in &mut state.events {
+        if event.seats.whole {
+            cache.put(
+                *event_id,
+                event.seat_version,
+                std::mem::take(&mut event.seats),
+            );
+        }
+    }
     for event in &state.effects.bookings {
         metrics::counter!("evently_bookings_total", "outcome" => event.booking.status.as_str())
             .increment(1);

@@ -43,6 +43,7 @@ pub async fn write(tx: &mut Transaction<'_, Postgres>, state: &mut State) -> any
     update_inventory(tx, &touched).await?;
     update_ticket_types(tx, &touched).await?;
     update_code_uses(tx, &touched).await?;
+    bump_seat_versions(tx, state).await?;
     for edit in &state.effects.edits {
         write_edit(tx, edit).await?;
     }
@@ -112,6 +113,37 @@ async fn insert_lines(
     .execute(&mut **tx)
     .await
     .context("inserting booking lines")?;
+    Ok(())
+}
+
+/// Moves the `seat_version` of every event whose seats the batch took or freed, and keeps the new
+/// version with the batch's map (what the cache keeps it at).
+async fn bump_seat_versions(
+    tx: &mut Transaction<'_, Postgres>,
+    state: &mut State,
+) -> anyhow::Result<()> {
+    let changed: Vec<Uuid> = state
+        .events
+        .iter()
+        .filter(|(_, l)| l.seated && l.seats_changed)
+        .map(|(id, _)| *id)
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let versions: Vec<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE event_seating SET seat_version = seat_version + 1 WHERE event_id = ANY($1) \
+         RETURNING event_id, seat_version",
+    )
+    .bind(&changed)
+    .fetch_all(&mut **tx)
+    .await
+    .context("moving seat versions")?;
+    for (event_id, version) in versions {
+        if let Some(event) = state.events.get_mut(&event_id) {
+            event.seat_version = version;
+        }
+    }
     Ok(())
 }
 

@@ -153,7 +153,8 @@ pub async fn set_seating(
     .await?;
     sqlx::query(
         "INSERT INTO event_seating (event_id, plan_id, categories) VALUES ($1, $2, $3) \
-         ON CONFLICT (event_id) DO UPDATE SET plan_id = $2, categories = $3, updated_at = now()",
+         ON CONFLICT (event_id) DO UPDATE SET plan_id = $2, categories = $3, \
+         seat_version = event_seating.seat_version + 1, updated_at = now()",
     )
     .bind(event_id)
     .bind(body.plan_id)
