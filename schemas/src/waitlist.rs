@@ -75,6 +75,10 @@ pub struct WaitlistEntrySnapshot {
     pub booking_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The ticket type it waits for (an event that sells ticket types); none for an event sold
+    /// as one pool of seats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_type_id: Option<Uuid>,
 }
 
 /// A waitlist entry changed status: `joined`, `offered`, `claimed`, `expired` or `left`.
@@ -99,6 +103,9 @@ pub struct JoinWaitlist {
     pub user_id: Uuid,
     pub quantity: i32,
     pub requested_at: DateTime<Utc>,
+    /// The ticket type to wait for, for an event that sells ticket types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_type_id: Option<Uuid>,
 }
 
 /// Leave the waitlist (an open offer's seats pass on).

@@ -73,6 +73,10 @@ pub struct TicketType {
     pub quota: i32,
     pub sold: i32,
     pub held: i32,
+    /// Seats of the type held for open waitlist offers.
+    pub offered: i32,
+    /// Waitlist entries waiting for the type: while any wait, its freed seats are theirs.
+    pub waiting: i64,
     pub sales_start: Option<DateTime<Utc>>,
     pub sales_end: Option<DateTime<Utc>>,
     pub max_per_booking: Option<i32>,
@@ -123,7 +127,7 @@ impl PromoCode {
 
 impl TicketType {
     pub fn available(&self) -> i32 {
-        (self.quota - self.sold - self.held).max(0)
+        (self.quota - self.sold - self.held - self.offered).max(0)
     }
 
     /// Whether the type's own sales window is open at `at`.
@@ -179,6 +183,16 @@ impl Locked {
             self.seats.free(seats);
             self.seats_changed = true;
         }
+    }
+
+    /// Seats held for a waitlist offer (of a ticket type, or of the event) are no longer held.
+    pub fn give_back_offer(&mut self, quantity: i32, ticket_type_id: Option<Uuid>) {
+        self.inventory.offered = (self.inventory.offered - quantity).max(0);
+        if let Some(t) = ticket_type_id.and_then(|t| self.types.get_mut(&t)) {
+            t.offered = (t.offered - quantity).max(0);
+            t.touched = true;
+        }
+        self.touched = true;
     }
 
     /// A booking that held seats with a promo code gives its use back.

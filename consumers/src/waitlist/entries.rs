@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 /// The columns of [`EntryRow`], for a query on `waitlist_entries w`.
 pub const ENTRY_COLUMNS: &str = "w.id, w.event_id, w.user_id, w.quantity, w.status, w.position, \
-    w.passed, w.offer_expires_at, w.booking_id, w.created_at, w.updated_at";
+    w.passed, w.offer_expires_at, w.booking_id, w.created_at, w.updated_at, w.ticket_type_id";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryRow {
@@ -24,6 +24,7 @@ pub struct EntryRow {
     pub booking_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub ticket_type_id: Option<Uuid>,
 }
 
 impl EntryRow {
@@ -40,6 +41,7 @@ impl EntryRow {
             booking_id: self.booking_id,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            ticket_type_id: self.ticket_type_id,
         }
     }
 }
@@ -76,7 +78,8 @@ pub async fn insert(
     for e in new {
         let position: i64 = sqlx::query_scalar(
             "INSERT INTO waitlist_entries (id, event_id, user_id, quantity, status, offer_expires_at, \
-             booking_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position",
+             booking_id, created_at, updated_at, ticket_type_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING position",
         )
         .bind(e.id)
         .bind(e.event_id)
@@ -87,6 +90,7 @@ pub async fn insert(
         .bind(e.booking_id)
         .bind(e.created_at)
         .bind(e.updated_at)
+        .bind(e.ticket_type_id)
         .fetch_one(&mut **tx)
         .await
         .context("inserting a waitlist entry")?;

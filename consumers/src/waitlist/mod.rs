@@ -1,7 +1,8 @@
 //! The `waitlist` consumer: owns promotion. It listens to the domain events that free seats
 //! (booking cancelled or expired, capacity raised, offer expired or declined, a new entry) and,
 //! for each event they name, locks the event's inventory row and offers the free seats
-//! (`capacity - sold - held - offered`) to waiting entries in join order (see [`promote`]):
+//! (`capacity - sold - held - offered`, and for an entry waiting for a ticket type, within what
+//! that type has free) to waiting entries in join order (see [`promote`]):
 //! entry `offered` with `offer_expires_at`, `offered += q`, in one transaction with the inbox rows
 //! of the triggering messages and the list of entries offered (so a redelivery publishes the same
 //! `<entry>.offered` events again). Promotion reads the state, not the trigger, so two instances
@@ -106,6 +107,70 @@ impl Handler for Waitlist {
 }
 
 #[derive(sqlx::FromRow)]
+struct TypeState {
+    id: Uuid,
+    quota: i32,
+    free: i32,
+}
+
+/// One promotion step over the whole queue: the entries of each ticket type (and those of the
+/// event itself) in join order, each group served by [`promote::plan`] from what its type has
+/// free within what the event has left, the group of the earliest waiting entry first.
+struct TypedPlan {
+    offered: Vec<Uuid>,
+    seats: i32,
+    passed: Vec<(Uuid, i32)>,
+    /// Seats offered per ticket type.
+    by_type: Vec<(Uuid, i32)>,
+}
+
+fn plan_by_type(
+    free: i32,
+    capacity: i32,
+    types: &[TypeState],
+    queue: &[EntryRow],
+    max_passes: i32,
+) -> TypedPlan {
+    let mut groups: Vec<(Option<Uuid>, Vec<promote::Waiting>)> = Vec::new();
+    for e in queue {
+        let waiting = promote::Waiting {
+            id: e.id,
+            quantity: e.quantity,
+            passed: e.passed,
+        };
+        match groups.iter_mut().find(|g| g.0 == e.ticket_type_id) {
+            Some(g) => g.1.push(waiting),
+            None => groups.push((e.ticket_type_id, vec![waiting])),
+        }
+    }
+    let mut left = free;
+    let mut out = TypedPlan {
+        offered: Vec::new(),
+        seats: 0,
+        passed: Vec::new(),
+        by_type: Vec::new(),
+    };
+    for (ticket_type, waiting) in groups {
+        let (group_free, group_capacity) = match ticket_type {
+            None => (left, capacity),
+            Some(t) => match types.iter().find(|s| s.id == t) {
+                Some(s) => (s.free.min(left), s.quota.min(capacity)),
+                None => continue,
+            },
+        };
+        let step = promote::plan(group_free, group_capacity, &waiting, max_passes);
+        left -= step.seats;
+        out.seats += step.seats;
+        if let (Some(t), true) = (ticket_type, step.seats > 0) {
+            out.by_type.push((t, step.seats));
+        }
+        out.offered.extend(step.offered);
+        out.passed.extend(step.passed);
+    }
+    out
+}
+
+#[derive(sqlx::FromRow)]
 struct EventState {
     capacity: i32,
     sold: i32,
@@ -152,6 +217,16 @@ impl Waitlist {
             tx.commit().await.context("committing")?;
             return Ok(Vec::new());
         }
+        // The event's ticket types, locked after its inventory row (as the reservations consumer
+        // does): an entry waiting for a type gets only seats its type has free.
+        let types: Vec<TypeState> = sqlx::query_as(
+            "SELECT id, quota, quota - sold - held - offered AS free FROM ticket_types \
+             WHERE event_id = $1 ORDER BY id FOR UPDATE",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *tx)
+        .await
+        .context("locking the ticket types")?;
         let queue: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {ENTRY_COLUMNS} FROM waitlist_entries w WHERE w.event_id = $1 AND w.status = 'waiting' \
              ORDER BY w.position LIMIT $2 FOR UPDATE"
@@ -161,15 +236,7 @@ impl Waitlist {
         .fetch_all(&mut *tx)
         .await
         .context("loading the queue")?;
-        let waiting: Vec<promote::Waiting> = queue
-            .iter()
-            .map(|e| promote::Waiting {
-                id: e.id,
-                quantity: e.quantity,
-                passed: e.passed,
-            })
-            .collect();
-        let plan = promote::plan(free, state.capacity, &waiting, self.max_passes);
+        let plan = plan_by_type(free, state.capacity, &types, &queue, self.max_passes);
         let expires = now + chrono::Duration::minutes(i64::from(state.offer_minutes));
         let mut events = Vec::with_capacity(plan.offered.len());
         for row in queue.iter().filter(|e| plan.offered.contains(&e.id)) {
@@ -191,6 +258,18 @@ impl Waitlist {
                 .execute(&mut *tx)
                 .await
                 .context("holding seats for offers")?;
+        }
+        if !plan.by_type.is_empty() {
+            let (ids, seats): (Vec<Uuid>, Vec<i32>) = plan.by_type.iter().copied().unzip();
+            sqlx::query(
+                "UPDATE ticket_types t SET offered = t.offered + u.seats \
+                 FROM unnest($1::uuid[], $2::int[]) AS u(id, seats) WHERE t.id = u.id",
+            )
+            .bind(&ids)
+            .bind(&seats)
+            .execute(&mut *tx)
+            .await
+            .context("holding ticket types' seats for offers")?;
         }
         sqlx::query(
             "UPDATE processed_messages SET outcome = $3 WHERE consumer = $1 AND message_id = $2",

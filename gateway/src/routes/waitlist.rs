@@ -34,9 +34,12 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_746c_7900_8000_0000_0000_000
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
-    /// Seats wanted: 1 to the event's `max_per_booking`.
+    /// Seats wanted: 1 to the event's `max_per_booking` (and the type's).
     #[salvo(schema(minimum = 1, maximum = 100))]
     pub quantity: i32,
+    /// The ticket type to wait for: required for an event that sells ticket types (a freed seat
+    /// of a type goes to the first person waiting for that type), absent for one sold as one pool.
+    pub ticket_type_id: Option<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
@@ -52,6 +55,8 @@ pub struct WaitlistEntryOut {
     pub offer_expires_at: Option<DateTime<Utc>>,
     /// The booking the entry came from or that its claim created.
     pub booking_id: Option<Uuid>,
+    /// The ticket type it waits for.
+    pub ticket_type_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
@@ -60,9 +65,10 @@ pub struct WaitlistEntryOut {
 
 const SELECT: &str = "SELECT w.id, w.event_id, w.user_id, w.quantity, w.status, \
     CASE WHEN w.status = 'waiting' THEN (SELECT count(*) FROM waitlist_entries o \
-      WHERE o.event_id = w.event_id AND o.status = 'waiting' AND o.position <= w.position) END AS position, \
+      WHERE o.event_id = w.event_id AND o.status = 'waiting' AND o.position <= w.position \
+      AND o.ticket_type_id IS NOT DISTINCT FROM w.ticket_type_id) END AS position, \
     CASE WHEN w.status = 'offered' THEN w.offer_expires_at END AS offer_expires_at, \
-    w.booking_id, w.created_at, w.updated_at FROM waitlist_entries w";
+    w.booking_id, w.ticket_type_id, w.created_at, w.updated_at FROM waitlist_entries w";
 
 async fn load(state: &AppState, id: Uuid) -> Result<Option<WaitlistEntryOut>, ApiError> {
     Ok(
@@ -103,12 +109,31 @@ pub async fn join_waitlist(
         .get(&state.pool, event_id)
         .await?
         .ok_or(ApiError::NotFound("event"))?;
+    let types = &rules.ticket_types.0;
+    let listed = body
+        .ticket_type_id
+        .and_then(|t| types.iter().find(|k| k.id == t && !k.hidden));
+    let most = listed
+        .and_then(|t| t.max_per_booking)
+        .unwrap_or(100)
+        .min(rules.max_per_booking);
     Checks::default()
         .check(
-            (1..=rules.max_per_booking).contains(&body.quantity),
+            (1..=most).contains(&body.quantity),
             "quantity",
-            &format!("must be from 1 to {}", rules.max_per_booking),
+            &format!("must be from 1 to {most}"),
         )
+        .check(
+            types.is_empty() || listed.is_some(),
+            "ticket_type_id",
+            "this event sells ticket types: name the one to wait for",
+        )
+        .check(
+            !types.is_empty() || body.ticket_type_id.is_none(),
+            "ticket_type_id",
+            "this event sells no ticket types",
+        )
+        .check(!rules.seated, "quantity", "a seated event has no waitlist")
         .finish()?;
     let now = Utc::now();
     if rules.status != "active" || rules.ends_at <= now || rules.sales_end.is_some_and(|e| now >= e)
@@ -123,7 +148,10 @@ pub async fn join_waitlist(
         .await?
         .filter(|e| e.user_id == caller.id)
     {
-        if existing.event_id != event_id || existing.quantity != body.quantity {
+        if existing.event_id != event_id
+            || existing.quantity != body.quantity
+            || existing.ticket_type_id != body.ticket_type_id
+        {
             return Err(ApiError::field(
                 "Idempotency-Key",
                 "was already used for a different waitlist request",
@@ -152,6 +180,7 @@ pub async fn join_waitlist(
         user_id: caller.id,
         quantity: body.quantity,
         requested_at: now,
+        ticket_type_id: body.ticket_type_id,
     });
     publish_booking_command(&state, &command).await?;
     wait_for(&mut live, state.settings.decision_wait(), |i| {
@@ -172,6 +201,7 @@ pub async fn join_waitlist(
                 position: None,
                 offer_expires_at: None,
                 booking_id: None,
+                ticket_type_id: body.ticket_type_id,
                 created_at: now,
                 updated_at: now,
                 user_id: caller.id,

@@ -421,3 +421,111 @@ async fn bad_waitlist_requests_name_their_field_and_users_see_only_their_entries
     assert_eq!(claim(&app, &user, Uuid::new_v4()).await.status(), 404);
     app.shutdown().await;
 }
+
+/// Books `lines` with `waitlist_if_sold_out`; returns the decided booking.
+async fn book_type(app: &TestApp, user: &evently_tests::app::TestUser, event: Uuid, ty: &str) -> Value {
+    let res = app
+        .post(
+            &format!("/events/{event}/bookings"),
+            Some(&user.token),
+            &json!({"lines": [{"ticket_type_id": ty, "quantity": 1}], "waitlist_if_sold_out": true}),
+        )
+        .await;
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("json");
+    assert!(status == 201 || status == 202, "booking answered {status}: {body}");
+    if status == 202 {
+        app.wait_decided(user, id(&body)).await
+    } else {
+        body
+    }
+}
+
+async fn entry_of_booking(app: &TestApp, booking: Uuid) -> (Uuid, Option<Uuid>) {
+    sqlx::query_as("SELECT id, ticket_type_id FROM waitlist_entries WHERE booking_id = $1")
+        .bind(booking)
+        .fetch_one(&app.pool)
+        .await
+        .expect("entry")
+}
+
+#[tokio::test]
+async fn a_freed_seat_of_a_ticket_type_goes_to_the_first_person_waiting_for_that_type() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 10, 0).await;
+    let mut types = Vec::new();
+    for name in ["VIP", "General"] {
+        let res = app
+            .post(
+                &format!("/events/{event}/ticket-types"),
+                Some(&organizer.token),
+                &json!({"name": name, "price_cents": 0, "quota": 1}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let t: Value = res.json().await.expect("json");
+        types.push(t["id"].as_str().expect("id").to_owned());
+    }
+    let (vip, general) = (&types[0], &types[1]);
+    let users = app.bulk_users(5).await;
+    let alice = book_type(&app, &users[0], event, vip).await;
+    assert_eq!(alice["status"], "confirmed");
+    assert_eq!(book_type(&app, &users[1], event, general).await["status"], "confirmed");
+    // Carol waits for General first, then Bob for VIP.
+    let carol = book_type(&app, &users[2], event, general).await;
+    assert_eq!(carol["status"], "waitlisted", "{carol}");
+    let bob = book_type(&app, &users[3], event, vip).await;
+    assert_eq!(bob["status"], "waitlisted");
+    let (carol_entry, carol_type) = entry_of_booking(&app, id(&carol)).await;
+    let (bob_entry, bob_type) = entry_of_booking(&app, id(&bob)).await;
+    assert_eq!(carol_type.map(|t| t.to_string()), Some(general.clone()));
+    assert_eq!(bob_type.map(|t| t.to_string()), Some(vip.clone()));
+    let res = app
+        .post(
+            &format!("/events/{event}/waitlist"),
+            Some(&users[4].token),
+            &json!({"quantity": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), 422, "an event of types is waited for by type");
+
+    // Alice's VIP seat is freed: it is Bob's (waiting for VIP), not Carol's (earlier, General).
+    cancel(&app, &users[0], id(&alice)).await;
+    wait_entry(&app, bob_entry, "offered").await;
+    assert_eq!(entry_status(&app, carol_entry).await, "waiting");
+    // A newcomer for VIP does not pass Bob.
+    let eve = app
+        .post(
+            &format!("/events/{event}/bookings"),
+            Some(&users[4].token),
+            &json!({"lines": [{"ticket_type_id": vip, "quantity": 1}]}),
+        )
+        .await;
+    let eve: Value = eve.json().await.expect("json");
+    let eve = if eve["status"] == "pending" {
+        app.wait_decided(&users[4], id(&eve)).await
+    } else {
+        eve
+    };
+    assert_eq!(eve["reason"], "sold_out", "{eve}");
+    let res = claim(&app, &users[3], bob_entry).await;
+    assert_eq!(res.status(), 201);
+    let claimed: Value = res.json().await.expect("json");
+    assert_eq!(claimed["status"], "confirmed");
+    assert_eq!(claimed["lines"][0]["ticket_type_id"], json!(vip));
+    let counts: Vec<(String, i32, i32, i32)> = sqlx::query_as(
+        "SELECT name, sold, held, offered FROM ticket_types WHERE event_id = $1 ORDER BY name",
+    )
+    .bind(event)
+    .fetch_all(&app.pool)
+    .await
+    .expect("types");
+    assert_eq!(
+        counts,
+        vec![("General".into(), 1, 0, 0), ("VIP".into(), 1, 0, 0)],
+        "each type counts its seats, none left offered"
+    );
+    assert_eq!(inventory(&app, event).await.0, 2, "the event sold two");
+    app.shutdown().await;
+}

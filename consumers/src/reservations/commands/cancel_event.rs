@@ -39,6 +39,11 @@ pub fn decide(c: &CancelEvent, state: &mut State) -> anyhow::Result<()> {
     if !closing.is_empty() {
         event.inventory.offered = 0;
         event.inventory.waiting = 0;
+        for t in event.types.values_mut() {
+            t.offered = 0;
+            t.waiting = 0;
+            t.touched = true;
+        }
         event.touched = true;
     }
     for id in &round {

@@ -4,7 +4,7 @@
 //! when the offer is not open, has expired, or is not the claimant's.
 
 use evently_schemas::waitlist::claim_booking_id;
-use evently_schemas::{BookingSnapshot, BookingStatus, ClaimOffer, WaitlistStatus};
+use evently_schemas::{BookingLine, BookingSnapshot, BookingStatus, ClaimOffer, WaitlistStatus};
 
 use crate::reservations::engine::{State, locked};
 use crate::reservations::model::Tracked;
@@ -25,15 +25,28 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
         return Ok(());
     }
     let q = entry.quantity;
-    event.inventory.offered = (event.inventory.offered - q).max(0);
-    let (status, hold_expires_at) = if event.rules.price_cents > 0 {
-        event.inventory.held += q;
+    event.give_back_offer(q, entry.ticket_type_id);
+    // An entry of a ticket type books that type at its price.
+    let lines: Vec<BookingLine> = entry
+        .ticket_type_id
+        .and_then(|t| event.types.get(&t))
+        .map(|t| BookingLine {
+            ticket_type_id: t.id,
+            quantity: q,
+            unit_price_cents: t.price_cents,
+        })
+        .into_iter()
+        .collect();
+    let price = lines
+        .first()
+        .map_or(event.rules.price_cents, |l| l.unit_price_cents);
+    let (status, hold_expires_at) = if price > 0 {
+        event.move_seats(q, &lines, 1, 0);
         (BookingStatus::Held, Some(now + event.rules.hold()))
     } else {
-        event.inventory.sold += q;
+        event.move_seats(q, &lines, 0, 1);
         (BookingStatus::Confirmed, None)
     };
-    event.touched = true;
     let booking_id = entry
         .booking_id
         .unwrap_or_else(|| claim_booking_id(entry.id));
@@ -50,7 +63,7 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
             hold_expires_at: None,
             created_at: now,
             updated_at: now,
-            lines: Vec::new(),
+            lines: lines.clone(),
             promo_code_id: None,
             discount_cents: 0,
             seats: Vec::new(),
@@ -60,7 +73,8 @@ pub fn decide(c: &ClaimOffer, state: &mut State) -> anyhow::Result<()> {
     booking.status = status;
     booking.reason = None;
     booking.hold_expires_at = hold_expires_at;
-    booking.amount_cents = event.rules.price_cents * i64::from(q);
+    booking.amount_cents = price * i64::from(q);
+    booking.lines = lines;
     booking.updated_at = now;
     state
         .effects

@@ -19,8 +19,7 @@ pub fn decide(c: &ExpireOffer, state: &mut State) -> anyhow::Result<()> {
     }
     let mut entry = entry.clone();
     let event = locked(&mut state.events, entry.event_id)?;
-    event.inventory.offered = (event.inventory.offered - entry.quantity).max(0);
-    event.touched = true;
+    event.give_back_offer(entry.quantity, entry.ticket_type_id);
     entry.status = WaitlistStatus::Expired;
     entry.updated_at = now;
     if let Some(tracked) = entry.booking_id.and_then(|b| state.bookings.get_mut(&b))

@@ -26,11 +26,13 @@ pub fn decide(c: &LeaveWaitlist, state: &mut State) -> anyhow::Result<()> {
 pub fn left(mut entry: WaitlistEntrySnapshot, state: &mut State) -> anyhow::Result<()> {
     let event = locked(&mut state.events, entry.event_id)?;
     match entry.status {
-        WaitlistStatus::Waiting => event.inventory.waiting -= 1,
-        WaitlistStatus::Offered => {
-            event.inventory.offered = (event.inventory.offered - entry.quantity).max(0);
-            event.touched = true;
+        WaitlistStatus::Waiting => {
+            event.inventory.waiting -= 1;
+            if let Some(t) = entry.ticket_type_id.and_then(|t| event.types.get_mut(&t)) {
+                t.waiting -= 1;
+            }
         }
+        WaitlistStatus::Offered => event.give_back_offer(entry.quantity, entry.ticket_type_id),
         _ => return Ok(()),
     }
     entry.status = WaitlistStatus::Left;

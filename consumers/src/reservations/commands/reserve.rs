@@ -33,7 +33,11 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
             booking.status = BookingStatus::Rejected;
             booking.reason = Some(RejectReason::SoldOut);
         } else {
+            let ticket_type_id = booking.lines.first().map(|l| l.ticket_type_id);
             event.inventory.waiting += 1;
+            if let Some(t) = ticket_type_id.and_then(|t| event.types.get_mut(&t)) {
+                t.waiting += 1;
+            }
             let entry = WaitlistEntrySnapshot {
                 id: entry_id_for_booking(booking.id),
                 event_id: booking.event_id,
@@ -45,6 +49,7 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
                 booking_id: Some(booking.id),
                 created_at: now,
                 updated_at: now,
+                ticket_type_id,
             };
             let availability = event.availability();
             state.effects.booking(&booking, Some(availability), now);
@@ -71,6 +76,8 @@ pub fn allocate(event: &mut Locked, command: &ReserveSeats, now: DateTime<Utc>) 
     let mut by_type = command.clone();
     by_type.seats.clear();
     by_type.best_available = None;
+    // A seat map has no queue: a seated booking that finds no seats is rejected.
+    by_type.waitlist_if_sold_out = false;
     let seats = match picked {
         Ok(seats) => seats,
         Err(reason) => {
@@ -183,12 +190,20 @@ fn allocate_lines(
                 .get(&l.ticket_type_id)
                 .is_some_and(|t| t.available() >= l.quantity)
         });
+    // Nobody waiting may be passed by a newcomer: for a booking by type, nobody waiting for its
+    // types; for an event sold as one pool, nobody waiting for the event.
+    let nobody_waiting = if lines.is_empty() {
+        event.inventory.waiting == 0
+    } else {
+        lines
+            .iter()
+            .all(|l| event.types.get(&l.ticket_type_id).is_none_or(|t| t.waiting == 0))
+    };
     let hold = rules.hold();
     let mut hold_expires_at = None;
     let (status, reason) = match refusal {
         Some(reason) => (BookingStatus::Rejected, Some(reason)),
-        // Nobody waiting may be passed by a newcomer.
-        None if event.inventory.waiting == 0 && fits => {
+        None if nobody_waiting && fits => {
             if amount_cents > 0 {
                 event.move_seats(quantity, &lines, 1, 0);
                 hold_expires_at = Some(now + hold);
@@ -198,7 +213,8 @@ fn allocate_lines(
                 (BookingStatus::Confirmed, None)
             }
         }
-        None if command.waitlist_if_sold_out && lines.is_empty() && promo.is_none() => {
+        // The waitlist is the event's, or one ticket type's: a booking of one line can wait.
+        None if command.waitlist_if_sold_out && lines.len() <= 1 && promo.is_none() => {
             (BookingStatus::Waitlisted, None)
         }
         None => (BookingStatus::Rejected, Some(RejectReason::SoldOut)),
@@ -344,6 +360,8 @@ mod tests {
             quota,
             sold: 0,
             held: 0,
+            offered: 0,
+            waiting: 0,
             sales_start: None,
             sales_end: None,
             max_per_booking: None,

@@ -249,8 +249,10 @@ async fn lock_events(
         state.events.insert(r.event_id, locked);
     }
     let types: Vec<TypeRow> = sqlx::query_as(
-        "SELECT id, event_id, price_cents, quota, sold, held, sales_start, sales_end, max_per_booking, \
-         hidden FROM ticket_types WHERE event_id = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT t.id, t.event_id, t.price_cents, t.quota, t.sold, t.held, t.offered, t.sales_start, \
+         t.sales_end, t.max_per_booking, t.hidden, (SELECT count(*) FROM waitlist_entries w \
+         WHERE w.ticket_type_id = t.id AND w.status = 'waiting') AS waiting \
+         FROM ticket_types t WHERE t.event_id = ANY($1) ORDER BY t.id FOR UPDATE OF t",
     )
     .bind(&ids)
     .fetch_all(&mut **tx)
@@ -266,6 +268,8 @@ async fn lock_events(
                     quota: t.quota,
                     sold: t.sold,
                     held: t.held,
+                    offered: t.offered,
+                    waiting: t.waiting,
                     sales_start: t.sales_start,
                     sales_end: t.sales_end,
                     max_per_booking: t.max_per_booking,
@@ -448,6 +452,8 @@ struct TypeRow {
     quota: i32,
     sold: i32,
     held: i32,
+    offered: i32,
+    waiting: i64,
     sales_start: Option<DateTime<Utc>>,
     sales_end: Option<DateTime<Utc>>,
     max_per_booking: Option<i32>,

@@ -400,12 +400,14 @@ async fn update_ticket_types(
         return Ok(());
     }
     sqlx::query(
-        "UPDATE ticket_types t SET sold = u.sold, held = u.held, updated_at = now() \
-         FROM unnest($1::uuid[], $2::int[], $3::int[]) AS u(id, sold, held) WHERE t.id = u.id",
+        "UPDATE ticket_types t SET sold = u.sold, held = u.held, offered = u.offered, \
+         updated_at = now() FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) \
+         AS u(id, sold, held, offered) WHERE t.id = u.id",
     )
     .bind(types.iter().map(|t| t.id).collect::<Vec<_>>())
     .bind(types.iter().map(|t| t.sold).collect::<Vec<_>>())
     .bind(types.iter().map(|t| t.held).collect::<Vec<_>>())
+    .bind(types.iter().map(|t| t.offered).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await
     .context("updating ticket types")?;

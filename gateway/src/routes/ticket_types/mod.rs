@@ -113,6 +113,8 @@ pub(super) struct TypeRow {
     pub(super) quota: i32,
     pub(super) sold: i32,
     pub(super) held: i32,
+    /// Held for open waitlist offers of the type.
+    pub(super) offered: i32,
     pub(super) event_available: i32,
     pub(super) sales_start: Option<DateTime<Utc>>,
     pub(super) sales_end: Option<DateTime<Utc>>,
@@ -125,7 +127,7 @@ pub(super) struct TypeRow {
 impl From<TypeRow> for TicketTypeOut {
     fn from(r: TypeRow) -> Self {
         Self {
-            available: (r.quota - r.sold - r.held)
+            available: (r.quota - r.sold - r.held - r.offered)
                 .max(0)
                 .min(r.event_available.max(0)),
             id: r.id,
@@ -148,7 +150,7 @@ impl From<TypeRow> for TicketTypeOut {
 }
 
 pub(super) const SELECT: &str = "SELECT t.id, t.event_id, t.name, t.description, t.price_cents, \
-     e.currency::text AS currency, t.quota, t.sold, t.held, \
+     e.currency::text AS currency, t.quota, t.sold, t.held, t.offered, \
      (i.capacity - i.sold - i.held - i.offered) AS event_available, t.sales_start, t.sales_end, \
      t.max_per_booking, t.hidden, t.position, t.version \
      FROM ticket_types t JOIN events e ON e.id = t.event_id JOIN inventory i ON i.event_id = t.event_id";

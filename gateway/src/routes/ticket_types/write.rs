@@ -212,10 +212,10 @@ pub async fn patch_ticket_type(
         hidden: patch.hidden.unwrap_or(current.hidden),
     };
     validate(&merged)?;
-    if merged.quota < current.sold + current.held {
+    let taken = current.sold + current.held + current.offered;
+    if merged.quota < taken {
         return Err(ApiError::Conflict(format!(
-            "{} tickets of this type are sold or held: the quota cannot be lower",
-            current.sold + current.held
+            "{taken} tickets of this type are sold, held or offered to the waitlist: the quota cannot be lower"
         )));
     }
     sqlx::query(
