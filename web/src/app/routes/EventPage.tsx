@@ -12,6 +12,7 @@ import { EventWaitlist } from '@/features/waitlist/components/EventWaitlist';
 import { useMyWaitlist } from '@/features/waitlist/api';
 import { api, unwrap } from '@/lib/api/client';
 import { t } from '@/lib/i18n';
+import { useTicketTypes } from '@/lib/ticketTypes';
 import { useSession } from '@/lib/useSession';
 
 // A seated event's booking form and map (the SVG picker) load only for a seated event.
@@ -38,6 +39,7 @@ export function EventPage() {
   const { user, status } = useSession();
   const location = useLocation();
   const waitlist = useMyWaitlist(!!user);
+  const types = useTicketTypes(id);
   const venue = useQuery({
     queryKey: ['venue', event.data?.venue_id],
     enabled: !!event.data,
@@ -58,6 +60,10 @@ export function EventPage() {
   const soldOut = e.availability.available <= 0 || e.availability.waitlist_length > 0 || !!entry;
   const onSale = e.status !== 'cancelled';
   const max = Math.min(e.max_per_booking, Math.max(1, e.availability.available));
+  // The waitlist is by ticket type for an event that sells types (not for a seated one): offered
+  // for the types sold out, or every type once the event is.
+  const listed = seated ? [] : (types.data ?? []).filter((k) => !k.hidden);
+  const waitTypes = soldOut ? listed : listed.filter((k) => k.available <= 0);
 
   return (
     <div className="event-layout">
@@ -79,7 +85,9 @@ export function EventPage() {
           </section>
         )}
         {onSale && user && !soldOut && (seatMap.isPending ? <Loading /> : seated ? <SeatedBooking eventId={e.id} max={max} /> : <BookForm eventId={e.id} max={max} />)}
-        {onSale && user && soldOut && <EventWaitlist eventId={e.id} max={e.max_per_booking} />}
+        {onSale && user && !seated && (soldOut || waitTypes.length > 0) && (
+          <EventWaitlist eventId={e.id} max={e.max_per_booking} types={waitTypes} />
+        )}
       </aside>
     </div>
   );

@@ -23,8 +23,13 @@ function useInvalidate() {
 export function useJoinWaitlist(eventId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (quantity: number) =>
-      unwrap(api.POST('/api/v1/events/{id}/waitlist', { params: { path: { id: eventId } }, body: { quantity } })) as Promise<WaitlistEntryOut>,
+    mutationFn: ({ quantity, ticketTypeId }: { quantity: number; ticketTypeId?: string }) =>
+      unwrap(
+        api.POST('/api/v1/events/{id}/waitlist', {
+          params: { path: { id: eventId } },
+          body: ticketTypeId ? { quantity, ticket_type_id: ticketTypeId } : { quantity },
+        }),
+      ) as Promise<WaitlistEntryOut>,
     onSuccess: invalidate,
   });
 }

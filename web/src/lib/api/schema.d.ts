@@ -1860,9 +1860,15 @@ export interface components {
         "evently_gateway.routes.waitlist.JoinRequest": {
             /**
              * Format: int32
-             * @description Seats wanted: 1 to the event's `max_per_booking`.
+             * @description Seats wanted: 1 to the event's `max_per_booking` (and the type's).
              */
             quantity: number;
+            /**
+             * Format: uuid
+             * @description The ticket type to wait for: required for an event that sells ticket types (a freed seat
+             *     of a type goes to the first person waiting for that type), absent for one sold as one pool.
+             */
+            ticket_type_id?: string | null;
         };
         "evently_gateway.routes.waitlist.WaitlistEntryOut": {
             /**
@@ -1890,6 +1896,11 @@ export interface components {
             quantity: number;
             /** @description `pending` (not applied yet), `waiting`, `offered`, `claimed`, `expired` or `left`. */
             status: string;
+            /**
+             * Format: uuid
+             * @description The ticket type it waits for.
+             */
+            ticket_type_id?: string | null;
             /** Format: date-time */
             updated_at: string;
         };
