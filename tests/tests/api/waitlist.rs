@@ -423,7 +423,12 @@ async fn bad_waitlist_requests_name_their_field_and_users_see_only_their_entries
 }
 
 /// Books `lines` with `waitlist_if_sold_out`; returns the decided booking.
-async fn book_type(app: &TestApp, user: &evently_tests::app::TestUser, event: Uuid, ty: &str) -> Value {
+async fn book_type(
+    app: &TestApp,
+    user: &evently_tests::app::TestUser,
+    event: Uuid,
+    ty: &str,
+) -> Value {
     let res = app
         .post(
             &format!("/events/{event}/bookings"),
@@ -433,7 +438,10 @@ async fn book_type(app: &TestApp, user: &evently_tests::app::TestUser, event: Uu
         .await;
     let status = res.status().as_u16();
     let body: Value = res.json().await.expect("json");
-    assert!(status == 201 || status == 202, "booking answered {status}: {body}");
+    assert!(
+        status == 201 || status == 202,
+        "booking answered {status}: {body}"
+    );
     if status == 202 {
         app.wait_decided(user, id(&body)).await
     } else {
@@ -471,7 +479,10 @@ async fn a_freed_seat_of_a_ticket_type_goes_to_the_first_person_waiting_for_that
     let users = app.bulk_users(5).await;
     let alice = book_type(&app, &users[0], event, vip).await;
     assert_eq!(alice["status"], "confirmed");
-    assert_eq!(book_type(&app, &users[1], event, general).await["status"], "confirmed");
+    assert_eq!(
+        book_type(&app, &users[1], event, general).await["status"],
+        "confirmed"
+    );
     // Carol waits for General first, then Bob for VIP.
     let carol = book_type(&app, &users[2], event, general).await;
     assert_eq!(carol["status"], "waitlisted", "{carol}");

@@ -195,9 +195,12 @@ fn allocate_lines(
     let nobody_waiting = if lines.is_empty() {
         event.inventory.waiting == 0
     } else {
-        lines
-            .iter()
-            .all(|l| event.types.get(&l.ticket_type_id).is_none_or(|t| t.waiting == 0))
+        lines.iter().all(|l| {
+            event
+                .types
+                .get(&l.ticket_type_id)
+                .is_none_or(|t| t.waiting == 0)
+        })
     };
     let hold = rules.hold();
     let mut hold_expires_at = None;
