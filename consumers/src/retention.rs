@@ -19,6 +19,11 @@
 //! - **Lapsed holds**: bookings `expired` without any payment, of events that ended more than
 //!   `EVENTLY_RETENTION__EXPIRED_HOLD_DAYS` (60) ago. Nothing can be booked for an event that has
 //!   ended, so the booking id is no longer needed as a reserve command's guard.
+//! - **Rejected bookings** decided more than `EVENTLY_RETENTION__REJECTED_DAYS` (35) ago. They
+//!   hold nothing; their booking id guards their reserve command, which can only come back after
+//!   the dead-letter stream's 30 days as a client's retry of its old key: that is decided afresh,
+//!   and as the first attempt got nothing, nothing is doubled. So storage grows with what was
+//!   sold, not with what was asked (the decisions stay in `EVENTLY_EVT` for its 400 days).
 
 use std::time::Duration;
 
@@ -38,11 +43,12 @@ pub struct Pruned {
     pub inbox: u64,
     pub notifications: u64,
     pub holds: u64,
+    pub rejected: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.inbox + self.notifications + self.holds
+        self.inbox + self.notifications + self.holds + self.rejected
     }
 }
 
@@ -56,6 +62,14 @@ const NOTIFICATIONS: &str = "DELETE FROM notifications WHERE ctid = ANY(ARRAY( \
 const HOLDS: &str = "DELETE FROM bookings WHERE id = ANY(ARRAY( \
      SELECT b.id FROM bookings b JOIN events e ON e.id = b.event_id \
      WHERE b.status = 'expired' AND e.ends_at < now() - make_interval(days => $1) \
+     AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.id) \
+     AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.booking_id = b.id) \
+     AND NOT EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.booking_id = b.id) \
+     AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.booking_id = b.id) LIMIT $2))";
+
+const REJECTED: &str = "DELETE FROM bookings WHERE id = ANY(ARRAY( \
+     SELECT b.id FROM bookings b \
+     WHERE b.status = 'rejected' AND b.updated_at < now() - make_interval(days => $1) \
      AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.id) \
      AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.booking_id = b.id) \
      AND NOT EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.booking_id = b.id) \
@@ -78,6 +92,9 @@ pub async fn prune(
         holds: delete(pool, HOLDS, retention.expired_hold_days, batch)
             .await
             .context("pruning lapsed holds")?,
+        rejected: delete(pool, REJECTED, retention.rejected_days, batch)
+            .await
+            .context("pruning rejected bookings")?,
     })
 }
 

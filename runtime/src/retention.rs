@@ -1,5 +1,6 @@
 //! How long Evently keeps what it no longer needs (`EVENTLY_RETENTION__*`): the consumers' inbox
-//! rows, people's in-app notification history, and the bookings of holds that lapsed unpaid. The
+//! rows, people's in-app notification history, the bookings of holds that lapsed unpaid, and
+//! rejected bookings. The
 //! sweeper deletes what is older (`consumers/src/retention.rs`); the README's Security section
 //! says why each figure is what it is.
 
@@ -25,6 +26,11 @@ pub struct RetentionSettings {
     /// is deleted; 0 keeps them. More than the dead-letter stream's 30 days, so that no replayed
     /// letter can name a deleted booking.
     pub expired_hold_days: u32,
+    /// Days a rejected booking (it holds nothing: no seat, no payment) is kept after it was
+    /// decided; 0 keeps them. More than the dead-letter stream's 30 days, so that its command can
+    /// no longer come back to be decided again except as a client's retry of its old key, which
+    /// is then decided afresh (the first attempt got nothing, so nothing is doubled).
+    pub rejected_days: u32,
 }
 
 impl Default for RetentionSettings {
@@ -33,6 +39,7 @@ impl Default for RetentionSettings {
             inbox_days: 35,
             notification_days: 180,
             expired_hold_days: 60,
+            rejected_days: 35,
         }
     }
 }
@@ -49,7 +56,15 @@ impl RetentionSettings {
                 "EVENTLY_RETENTION__EXPIRED_HOLD_DAYS must be 0 (keep) or more than {DEAD_LETTER_DAYS}"
             );
         }
-        if self.inbox_days > 3650 || self.notification_days > 3650 || self.expired_hold_days > 3650
+        if self.rejected_days != 0 && self.rejected_days <= DEAD_LETTER_DAYS {
+            bail!(
+                "EVENTLY_RETENTION__REJECTED_DAYS must be 0 (keep) or more than {DEAD_LETTER_DAYS}"
+            );
+        }
+        if self.inbox_days > 3650
+            || self.notification_days > 3650
+            || self.expired_hold_days > 3650
+            || self.rejected_days > 3650
         {
             bail!("EVENTLY_RETENTION__* days must be at most 3650");
         }

@@ -476,3 +476,57 @@ async fn notification_sent_is_kept_in_its_own_short_stream_and_not_in_the_event_
     assert!(ntf.info().await.expect("info").config.max_age <= Duration::from_secs(86_400));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rejected_booking_is_pruned_after_its_retention_and_nothing_it_did_not_hold_goes_with_it()
+{
+    let app = TestApp::spawn().await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 1, 0).await;
+    let users = app.bulk_users(3).await;
+    let confirmed = flows::book(&app, &users[0], event, 1, false).await;
+    assert_eq!(confirmed["status"], "confirmed");
+    let old = flows::book(&app, &users[1], event, 1, false).await;
+    let young = flows::book(&app, &users[2], event, 1, false).await;
+    assert_eq!(
+        (&old["reason"], &young["reason"]),
+        (
+            &serde_json::json!("sold_out"),
+            &serde_json::json!("sold_out")
+        )
+    );
+    sqlx::query(
+        "UPDATE bookings SET created_at = now() - interval '40 days', \
+         updated_at = now() - interval '40 days' WHERE id = $1",
+    )
+    .bind(flows::id(&old))
+    .execute(&app.pool)
+    .await
+    .expect("ageing a rejection");
+    // A confirmed booking as old stays: it holds a seat.
+    sqlx::query("UPDATE bookings SET updated_at = now() - interval '400 days' WHERE id = $1")
+        .bind(flows::id(&confirmed))
+        .execute(&app.pool)
+        .await
+        .expect("ageing a confirmation");
+
+    let pruned = evently_consumers::retention::prune(&app.pool, &app.settings.retention, 1000)
+        .await
+        .expect("prune");
+    assert_eq!(pruned.rejected, 1, "{pruned:?}");
+    let left: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM bookings WHERE event_id = $1 ORDER BY id")
+            .bind(event)
+            .fetch_all(&app.pool)
+            .await
+            .expect("bookings");
+    let mut expected = vec![flows::id(&confirmed), flows::id(&young)];
+    expected.sort();
+    assert_eq!(left, expected, "only the old rejection went");
+    assert_eq!(app.seats(event).await.0, 1, "the seat is still sold");
+    let again = evently_consumers::retention::prune(&app.pool, &app.settings.retention, 1000)
+        .await
+        .expect("prune");
+    assert_eq!(again.rejected, 0);
+    app.shutdown().await;
+}

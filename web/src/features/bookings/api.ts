@@ -1,4 +1,4 @@
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
 import type { BookingOut, SeatedBookingOut } from '@/lib/api/types';
@@ -59,6 +59,13 @@ export function useBookingFlow(eventId: string) {
     inFlight.current = true;
     book.mutate({ order, key: newIdempotencyKey() }, { onSuccess: () => onAccepted?.(), onSettled: () => (inFlight.current = false) });
   }
+  // The ticket types' counts are read again once the booking is decided: a read started when the
+  // request was only accepted (202) may answer after the live stream's newer figure and undo it.
+  const client = useQueryClient();
+  const decided = booking.data && booking.data.status !== 'pending' ? booking.data.id : undefined;
+  useEffect(() => {
+    if (decided) void client.invalidateQueries({ queryKey: ['ticket-types', eventId] });
+  }, [client, decided, eventId]);
   return { submit, pending: book.isPending, error: book.error, booking: booking.data ?? book.data };
 }
 
