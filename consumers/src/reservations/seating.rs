@@ -81,6 +81,10 @@ impl Seat {
 pub struct SeatMap {
     pub seats: Vec<Seat>,
     by_id: HashMap<String, usize>,
+    /// For a whole map: whether each seat is side by side with the one before it (same row, the
+    /// next place, no aisle between: a gap at most one and a half times the row's closest
+    /// spacing). Geometry only, so computed once per map.
+    beside_previous: Vec<bool>,
     /// Every seat of the event is here, in row order.
     pub whole: bool,
     pub focus: (f64, f64),
@@ -93,9 +97,15 @@ impl SeatMap {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let beside_previous = if whole {
+            beside_previous(&seats)
+        } else {
+            Vec::new()
+        };
         Self {
             seats,
             by_id,
+            beside_previous,
             whole,
             focus,
         }
@@ -133,33 +143,59 @@ impl SeatMap {
             });
             (x - self.focus.0).hypot(y - self.focus.1)
         };
-        // (stranded singles beside the block, distance to the focus, seats). A block is eligible
-        // seats side by side within a run of free seats; a seat it leaves alone at either end of
-        // that run is stranded (a free wheelchair place beside it is company, not a gap).
-        let mut best: Option<(u8, f64, Vec<usize>)> = None;
-        for run in self.runs(|s| !s.blocked && !s.taken) {
-            if run.len() < quantity {
+        // (stranded singles beside the block, distance to the focus, first seat). A block is
+        // eligible seats side by side within a run of free seats; a seat it leaves alone at
+        // either end of that run is stranded (a free wheelchair place beside it is company, not
+        // a gap). One pass over the map, the block's centroid kept as running sums.
+        let free = |i: usize| !self.seats[i].blocked && !self.seats[i].taken;
+        let (fx, fy) = self.focus;
+        let mut best: Option<(u8, f64, usize)> = None;
+        let n = if self.whole { self.seats.len() } else { 0 };
+        let mut i = 0;
+        while i < n {
+            if !free(i) {
+                i += 1;
                 continue;
             }
-            for start in 0..=run.len() - quantity {
-                let block = &run[start..start + quantity];
-                if !block.iter().all(|&i| eligible(&self.seats[i])) {
-                    continue;
-                }
-                let left = start;
-                let right = run.len() - quantity - start;
-                let stranded = u8::from(left == 1) + u8::from(right == 1);
-                let d = distance(block);
-                if best
-                    .as_ref()
-                    .is_none_or(|(s, bd, _)| (stranded, d) < (*s, *bd))
-                {
-                    best = Some((stranded, d, block.to_vec()));
+            let run_start = i;
+            let mut run_end = i + 1;
+            while run_end < n && free(run_end) && self.beside_previous[run_end] {
+                run_end += 1;
+            }
+            if run_end - run_start >= quantity {
+                let (mut count, mut sx, mut sy) = (0, 0.0, 0.0);
+                for k in run_start..run_end {
+                    let seat = &self.seats[k];
+                    count += usize::from(eligible(seat));
+                    sx += seat.x;
+                    sy += seat.y;
+                    if k >= run_start + quantity {
+                        let out = &self.seats[k - quantity];
+                        count -= usize::from(eligible(out));
+                        sx -= out.x;
+                        sy -= out.y;
+                    }
+                    if k + 1 < run_start + quantity || count < quantity {
+                        continue;
+                    }
+                    let first = k + 1 - quantity;
+                    let left = first - run_start;
+                    let right = run_end - 1 - k;
+                    let stranded = u8::from(left == 1) + u8::from(right == 1);
+                    let q = quantity as f64;
+                    let d = (sx / q - fx).hypot(sy / q - fy);
+                    if best
+                        .as_ref()
+                        .is_none_or(|(s, bd, _)| (stranded, d) < (*s, *bd))
+                    {
+                        best = Some((stranded, d, first));
+                    }
                 }
             }
+            i = run_end;
         }
-        if let Some((_, _, seats)) = best {
-            return Some(seats);
+        if let Some((_, _, first)) = best {
+            return Some((first..first + quantity).collect());
         }
         // Wider: the free seats closest to the focus, wherever they are.
         let mut free: Vec<(f64, usize)> = (0..self.seats.len())
@@ -173,47 +209,28 @@ impl SeatMap {
         Some(free.into_iter().take(quantity).map(|(_, i)| i).collect())
     }
 
-    /// Runs of seats (those `eligible` takes) side by side: consecutive in a row, with no aisle between them (a
-    /// gap wider than one and a half times the row's closest spacing).
+    /// Runs of seats (those `eligible` takes) side by side.
+    #[cfg(test)]
     fn runs(&self, eligible: impl Fn(&Seat) -> bool) -> Vec<Vec<usize>> {
-        let mut runs = Vec::new();
+        let mut runs: Vec<Vec<usize>> = Vec::new();
         if !self.whole {
             return runs;
         }
-        let mut start = 0;
-        while start < self.seats.len() {
-            let row = self.seats[start].row_index;
-            let end = (start..self.seats.len())
-                .find(|&i| self.seats[i].row_index != row)
-                .unwrap_or(self.seats.len());
-            let gap = |i: usize| {
-                let (a, b) = (&self.seats[i - 1], &self.seats[i]);
-                (b.x - a.x).hypot(b.y - a.y)
-            };
-            let spacing = (start + 1..end)
-                .map(gap)
-                .filter(|g| *g > 0.0)
-                .fold(f64::INFINITY, f64::min);
-            let mut run: Vec<usize> = Vec::new();
-            for i in start..end {
-                let adjacent = run.last().is_some_and(|&last| {
-                    last + 1 == i
-                        && self.seats[i].seat_index == self.seats[last].seat_index + 1
-                        && gap(i) <= spacing * 1.5
-                });
-                if eligible(&self.seats[i]) {
-                    if !adjacent && !run.is_empty() {
-                        runs.push(std::mem::take(&mut run));
-                    }
-                    run.push(i);
-                } else if !run.is_empty() {
+        let mut run: Vec<usize> = Vec::new();
+        for i in 0..self.seats.len() {
+            if !eligible(&self.seats[i]) {
+                if !run.is_empty() {
                     runs.push(std::mem::take(&mut run));
                 }
+                continue;
             }
-            if !run.is_empty() {
-                runs.push(run);
+            if !run.is_empty() && (run.last() != Some(&(i - 1)) || !self.beside_previous[i]) {
+                runs.push(std::mem::take(&mut run));
             }
-            start = end;
+            run.push(i);
+        }
+        if !run.is_empty() {
+            runs.push(run);
         }
         runs
     }
@@ -233,6 +250,34 @@ impl SeatMap {
             }
         }
     }
+}
+
+/// Whether each seat of a whole map (in row order) is side by side with the one before it: the
+/// same row, the next place in it, and no aisle between them (a gap wider than one and a half
+/// times the row's closest spacing).
+fn beside_previous(seats: &[Seat]) -> Vec<bool> {
+    let mut beside = vec![false; seats.len()];
+    let gap = |i: usize| {
+        let (a, b) = (&seats[i - 1], &seats[i]);
+        (b.x - a.x).hypot(b.y - a.y)
+    };
+    let mut start = 0;
+    while start < seats.len() {
+        let row = seats[start].row_index;
+        let end = (start..seats.len())
+            .find(|&i| seats[i].row_index != row)
+            .unwrap_or(seats.len());
+        let spacing = (start + 1..end)
+            .map(gap)
+            .filter(|g| *g > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        for i in start + 1..end {
+            beside[i] =
+                seats[i].seat_index == seats[i - 1].seat_index + 1 && gap(i) <= spacing * 1.5;
+        }
+        start = end;
+    }
+    beside
 }
 
 #[cfg(test)]
@@ -383,5 +428,61 @@ mod tests {
             map.particular(&["9-9".into()]),
             Err(RejectReason::UnknownSeat)
         );
+    }
+
+    /// Random rows: whatever best-available picks is free seats of the type side by side, and it
+    /// strands no single seat whenever some block would not (checked against every block).
+    #[test]
+    fn best_available_is_side_by_side_and_strands_nobody_it_need_not_on_random_maps() {
+        let ty = Uuid::new_v4();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..300 {
+            let mut seats = Vec::new();
+            for r in 0..(1 + next() % 4) as i32 {
+                let pattern: String = (0..(2 + next() % 10))
+                    .map(|_| if next() % 3 == 0 { 'x' } else { '.' })
+                    .collect();
+                row(&mut seats, r, &pattern, ty);
+            }
+            let map = SeatMap::new(seats, true, ((next() % 100) as f64, -10.0));
+            let quantity = 1 + (next() % 3) as i32;
+            let runs = map.runs(|s| !s.blocked && !s.taken);
+            let avoidable = runs.iter().any(|r| {
+                let q = quantity as usize;
+                r.len() >= q
+                    && (0..=r.len() - q).any(|start| start != 1 && r.len() - q - start != 1)
+            });
+            let Some(picked) = map.best(&ask(ty, quantity)) else {
+                let free = map.seats.iter().filter(|s| !s.taken).count();
+                assert!(
+                    free < quantity as usize,
+                    "none picked though {free} are free"
+                );
+                continue;
+            };
+            assert_eq!(picked.len(), quantity as usize);
+            assert!(picked.iter().all(|&i| !map.seats[i].taken));
+            let together = runs.iter().any(|r| picked.iter().all(|i| r.contains(i)));
+            if together {
+                let run = runs.iter().find(|r| r.contains(&picked[0])).unwrap();
+                let at = run.iter().position(|i| *i == picked[0]).unwrap();
+                let strands = at == 1 || run.len() - picked.len() - at == 1;
+                assert!(
+                    !(strands && avoidable),
+                    "stranded a seat it need not: {picked:?} in {run:?}"
+                );
+            } else {
+                assert!(
+                    runs.iter().all(|r| r.len() < quantity as usize),
+                    "split a group although a row had the seats side by side"
+                );
+            }
+        }
     }
 }
