@@ -206,7 +206,10 @@ async fn unsafe_subscriptions_written_around_the_gateway_get_no_traffic_and_fail
         0,
         "no connection was made"
     );
-    // The other channels were served as usual.
-    assert!(sink.count() >= 1, "the confirmation was emailed");
+    // The other channels were served as usual (the email's delivery is settled on its own time).
+    app.eventually("the confirmation was emailed", || async {
+        sink.count() >= 1
+    })
+    .await;
     app.shutdown().await;
 }
