@@ -15,21 +15,49 @@ pub async fn book(
     quantity: i32,
     waitlist: bool,
 ) -> Value {
+    book_body(
+        app,
+        user,
+        event,
+        json!({"quantity": quantity, "waitlist_if_sold_out": waitlist}),
+    )
+    .await
+}
+
+/// `POST /events/{event}/bookings` with any body (lines, seats, best-available...); returns the
+/// decided booking.
+pub async fn book_body(app: &TestApp, user: &TestUser, event: Uuid, body: Value) -> Value {
     let res = app
         .post(
             &format!("/events/{event}/bookings"),
             Some(&user.token),
-            &json!({"quantity": quantity, "waitlist_if_sold_out": waitlist}),
+            &body,
         )
         .await;
     let status = res.status().as_u16();
-    assert!(status == 201 || status == 202, "booking answered {status}");
     let body: Value = res.json().await.expect("json");
+    assert!(
+        status == 201 || status == 202,
+        "booking answered {status}: {body}"
+    );
     if status == 202 {
         app.wait_decided(user, id(&body)).await
     } else {
         body
     }
+}
+
+/// A problem document answered with `status`: its body.
+pub async fn problem(res: reqwest::Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let is_problem = res
+        .headers()
+        .get("content-type")
+        .is_some_and(|c| c == "application/problem+json");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(got, status, "{body}");
+    assert!(is_problem, "a problem document: {body}");
+    body
 }
 
 pub fn id(body: &Value) -> Uuid {

@@ -130,33 +130,7 @@ async fn put(app: &TestApp, path: &str, user: &TestUser, body: &Value) -> reqwes
         .expect("PUT")
 }
 
-async fn book(app: &TestApp, user: &TestUser, event: Uuid, body: Value) -> Value {
-    let res = app
-        .post(
-            &format!("/events/{event}/bookings"),
-            Some(&user.token),
-            &body,
-        )
-        .await;
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.expect("json");
-    assert!(
-        status == 201 || status == 202,
-        "booking answered {status}: {body}"
-    );
-    if status == 202 {
-        app.wait_decided(user, flows::id(&body)).await
-    } else {
-        body
-    }
-}
-
-async fn problem(res: reqwest::Response, status: u16) -> Value {
-    let got = res.status().as_u16();
-    let body: Value = res.json().await.expect("json");
-    assert_eq!(got, status, "{body}");
-    body
-}
+use flows::{book_body as book, problem};
 
 fn names(problem: &Value, field: &str) -> bool {
     problem["errors"].get(field).is_some()

@@ -47,35 +47,10 @@ fn available(list: &[Value], id: &Value) -> i64 {
 
 /// `POST /bookings` with lines; returns the decided booking.
 async fn book_lines(app: &TestApp, user: &TestUser, event: Uuid, lines: Value) -> Value {
-    let res = app
-        .post(
-            &format!("/events/{event}/bookings"),
-            Some(&user.token),
-            &json!({ "lines": lines }),
-        )
-        .await;
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.expect("json");
-    assert!(
-        status == 201 || status == 202,
-        "booking answered {status}: {body}"
-    );
-    if status == 202 {
-        app.wait_decided(user, flows::id(&body)).await
-    } else {
-        body
-    }
+    flows::book_body(app, user, event, json!({ "lines": lines })).await
 }
 
-async fn problem(res: reqwest::Response, status: u16) -> Value {
-    assert_eq!(res.status().as_u16(), status);
-    assert_eq!(
-        res.headers()["content-type"],
-        "application/problem+json",
-        "a problem document"
-    );
-    res.json().await.expect("json")
-}
+use flows::problem;
 
 #[tokio::test]
 async fn a_booking_by_ticket_type_takes_every_line_or_none_and_cancelling_gives_them_back() {

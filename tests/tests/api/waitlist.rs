@@ -422,31 +422,20 @@ async fn bad_waitlist_requests_name_their_field_and_users_see_only_their_entries
     app.shutdown().await;
 }
 
-/// Books `lines` with `waitlist_if_sold_out`; returns the decided booking.
+/// Books one ticket of type `ty` with `waitlist_if_sold_out`; returns the decided booking.
 async fn book_type(
     app: &TestApp,
     user: &evently_tests::app::TestUser,
     event: Uuid,
     ty: &str,
 ) -> Value {
-    let res = app
-        .post(
-            &format!("/events/{event}/bookings"),
-            Some(&user.token),
-            &json!({"lines": [{"ticket_type_id": ty, "quantity": 1}], "waitlist_if_sold_out": true}),
-        )
-        .await;
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.expect("json");
-    assert!(
-        status == 201 || status == 202,
-        "booking answered {status}: {body}"
-    );
-    if status == 202 {
-        app.wait_decided(user, id(&body)).await
-    } else {
-        body
-    }
+    evently_tests::flows::book_body(
+        app,
+        user,
+        event,
+        json!({"lines": [{"ticket_type_id": ty, "quantity": 1}], "waitlist_if_sold_out": true}),
+    )
+    .await
 }
 
 async fn entry_of_booking(app: &TestApp, booking: Uuid) -> (Uuid, Option<Uuid>) {
