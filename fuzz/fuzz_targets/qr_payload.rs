@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
             claims.ticket_id,
             claims.event_id,
             claims.seat_index,
+            claims.seat.as_ref(),
             issued_at,
         );
         assert_eq!(

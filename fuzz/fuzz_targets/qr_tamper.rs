@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 use evently_runtime::settings::Secret;
-use evently_runtime::tickets::{TicketKeys, TicketSettings};
+use evently_runtime::tickets::{TicketKeys, TicketSeat, TicketSettings};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -25,6 +25,11 @@ static GENUINE: LazyLock<Vec<u8>> = LazyLock::new(|| {
         Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
         Uuid::from_u128(0xfedc_ba98_7654_3210_fedc_ba98_7654_3210),
         42,
+        Some(&TicketSeat {
+            section: "Stalls".into(),
+            row: "C".into(),
+            number: "12".into(),
+        }),
         DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
     );
     URL_SAFE_NO_PAD.decode(payload).expect("base64")

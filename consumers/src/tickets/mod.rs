@@ -14,7 +14,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use async_nats::jetstream;
 use chrono::Utc;
-use evently_runtime::tickets::{self as shared, TicketKeys, number};
+use evently_runtime::tickets::{self as shared, TicketKeys, TicketSeat, number};
 use evently_schemas::{BookingEvent, BookingStatus, Prefix};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -63,6 +63,9 @@ struct BookingRow {
     user_id: Uuid,
     quantity: i32,
     status: String,
+    /// The booking's particular seats in ticket order (empty for an event without a seat map).
+    #[sqlx(json)]
+    seats: Vec<TicketSeat>,
 }
 
 /// What the batch asks to publish after commit: bookings whose tickets were (or had been) issued,
@@ -276,8 +279,11 @@ async fn lock_bookings(
         return Ok(HashMap::new());
     }
     let rows: Vec<BookingRow> = sqlx::query_as(
-        "SELECT id, event_id, user_id, quantity, status FROM bookings \
-         WHERE id = ANY($1) ORDER BY id FOR SHARE",
+        "SELECT b.id, b.event_id, b.user_id, b.quantity, b.status, \
+         COALESCE((SELECT jsonb_agg(jsonb_build_object('section', s.section, 'row', s.row_label, \
+         'number', s.number) ORDER BY s.seat_id) \
+         FROM booking_seats s WHERE s.booking_id = b.id), '[]') AS seats \
+         FROM bookings b WHERE b.id = ANY($1) ORDER BY b.id FOR SHARE OF b",
     )
     .bind(ids)
     .fetch_all(&mut **tx)
@@ -286,7 +292,8 @@ async fn lock_bookings(
     Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }
 
-/// One ticket per seat, each with its signed payload (signing is microseconds).
+/// One ticket per seat, each with its signed payload (signing is microseconds). The `n`th ticket
+/// of a seated booking admits to its `n`th seat in seat id order, as `TICKET_SEAT` reads it.
 fn add_tickets(
     new: &mut NewTickets,
     booking: &BookingRow,
@@ -301,8 +308,17 @@ fn add_tickets(
         new.event_id.push(booking.event_id);
         new.user_id.push(booking.user_id);
         new.seat_index.push(seat);
-        new.qr_payload
-            .push(keys.sign(id, booking.event_id, seat16, issued_at));
+        new.qr_payload.push(
+            keys.sign(
+                id,
+                booking.event_id,
+                seat16,
+                usize::try_from(seat)
+                    .ok()
+                    .and_then(|i| booking.seats.get(i)),
+                issued_at,
+            ),
+        );
     }
     keys.key_id().clone_into(&mut new.key_id);
     new.issued_at = issued_at;

@@ -1,11 +1,16 @@
 //! Ed25519-signed QR payloads a door scanner can verify offline with only the public keys.
 //!
-//! Payload (version 1), base64url without padding:
+//! Payload, base64url without padding:
 //! `version (1) | key id length (1) | key id (1-16) | ticket id (16) | event id (16) |
-//!  seat index (u16 BE) | issued at (u32 BE, Unix seconds) | signature (64)`,
-//! the signature covering `"evently-ticket\0"` followed by every byte before it. With a two-byte
-//! key id that is 106 bytes, 142 characters: a 49x49 (version 8) QR code at error-correction
-//! level M.
+//!  seat index (u16 BE) | issued at (u32 BE, Unix seconds) | [seat] | signature (64)`,
+//! the signature covering `"evently-ticket\0"` followed by every byte before it.
+//! - Version 1 has no `[seat]`: a ticket of an event sold without a seat map. With a two-byte key
+//!   id that is 106 bytes, 142 characters: a 49x49 (version 8) QR code at error-correction level M.
+//! - Version 2 carries the particular seat, so an offline door shows where the holder sits:
+//!   `[seat]` is section, row and number, each as a length byte and up to
+//!   [`MAX_SEAT_PART_BYTES`] bytes of UTF-8 (longer labels are cut at a character boundary; the
+//!   check-in answer names the whole seat).
+//!
 //! Rotation: sign with a new key id, keep the old public key in `previous_keys` while its tickets
 //! are still in use.
 
@@ -19,12 +24,19 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::TicketSeat;
 use crate::settings::Secret;
 
+/// The format without a seat.
 const VERSION: u8 = 1;
+/// The format with a seat.
+const VERSION_SEATED: u8 = 2;
 const DOMAIN: &[u8] = b"evently-ticket\0";
-/// Longest payload text accepted before decoding (a v1 payload is at most 156 characters).
+/// Longest payload text accepted before decoding (a v1 payload is at most 156 characters, a v2
+/// one at most 286).
 pub const MAX_PAYLOAD_CHARS: usize = 512;
+/// The most bytes of each part of a seat (section, row, number) a payload carries.
+pub const MAX_SEAT_PART_BYTES: usize = 32;
 
 /// `[tickets]` settings: the current signing key and the public keys of earlier ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,6 +190,8 @@ pub struct TicketClaims {
     pub event_id: Uuid,
     pub seat_index: u16,
     pub issued_at: DateTime<Utc>,
+    /// The particular seat (version 2), each part as the payload carries it.
+    pub seat: Option<TicketSeat>,
 }
 
 /// Why a payload does not verify.
@@ -235,17 +249,23 @@ impl TicketKeys {
         &self.key_id
     }
 
-    /// Signs a ticket's claims with the current key; returns the base64url payload.
+    /// Signs a ticket's claims with the current key; returns the base64url payload (version 2
+    /// when the ticket has a particular seat, version 1 otherwise).
     pub fn sign(
         &self,
         ticket_id: Uuid,
         event_id: Uuid,
         seat_index: u16,
+        seat: Option<&TicketSeat>,
         issued_at: DateTime<Utc>,
     ) -> String {
         let kid = self.key_id.as_bytes();
-        let mut bytes = Vec::with_capacity(2 + kid.len() + 38 + 64);
-        bytes.push(VERSION);
+        let mut bytes = Vec::with_capacity(2 + kid.len() + 38 + 99 + 64);
+        bytes.push(if seat.is_some() {
+            VERSION_SEATED
+        } else {
+            VERSION
+        });
         bytes.push(u8::try_from(kid.len()).unwrap_or(u8::MAX));
         bytes.extend_from_slice(kid);
         bytes.extend_from_slice(ticket_id.as_bytes());
@@ -253,6 +273,13 @@ impl TicketKeys {
         bytes.extend_from_slice(&seat_index.to_be_bytes());
         let secs = u32::try_from(issued_at.timestamp().max(0)).unwrap_or(u32::MAX);
         bytes.extend_from_slice(&secs.to_be_bytes());
+        if let Some(seat) = seat {
+            for part in [&seat.section, &seat.row, &seat.number] {
+                let part = cut(part, MAX_SEAT_PART_BYTES).as_bytes();
+                bytes.push(u8::try_from(part.len()).unwrap_or(u8::MAX));
+                bytes.extend_from_slice(part);
+            }
+        }
         let signature = self.signing.sign(&signed_message(&bytes));
         bytes.extend_from_slice(&signature.to_bytes());
         URL_SAFE_NO_PAD.encode(bytes)
@@ -261,6 +288,48 @@ impl TicketKeys {
     pub fn verify(&self, payload: &str) -> Result<TicketClaims, VerifyError> {
         verify(payload, &self.public)
     }
+}
+
+/// `text`'s longest prefix of at most `max` bytes that ends at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    &text[..end]
+}
+
+/// Reads the three length-prefixed parts of a version 2 seat, which must fill `bytes` exactly.
+fn read_seat(mut bytes: &[u8]) -> Result<TicketSeat, VerifyError> {
+    let mut parts = Vec::with_capacity(3);
+    for _ in 0..3 {
+        let (&len, rest) = bytes.split_first().ok_or(VerifyError::Malformed)?;
+        let len = usize::from(len);
+        if len > MAX_SEAT_PART_BYTES || rest.len() < len {
+            return Err(VerifyError::Malformed);
+        }
+        let (part, rest) = rest.split_at(len);
+        parts.push(
+            std::str::from_utf8(part)
+                .map_err(|_| VerifyError::Malformed)?
+                .to_owned(),
+        );
+        bytes = rest;
+    }
+    if !bytes.is_empty() {
+        return Err(VerifyError::Malformed);
+    }
+    let number = parts.pop().unwrap_or_default();
+    let row = parts.pop().unwrap_or_default();
+    let section = parts.pop().unwrap_or_default();
+    Ok(TicketSeat {
+        section,
+        row,
+        number,
+    })
 }
 
 fn signed_message(body: &[u8]) -> Vec<u8> {
@@ -277,12 +346,18 @@ pub fn verify(payload: &str, keys: &[PublicKey]) -> Result<TicketClaims, VerifyE
         .decode(payload)
         .map_err(|_| VerifyError::Malformed)?;
     let (&version, rest) = bytes.split_first().ok_or(VerifyError::Malformed)?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_SEATED {
         return Err(VerifyError::Version);
     }
     let (&kid_len, rest) = rest.split_first().ok_or(VerifyError::Malformed)?;
     let kid_len = usize::from(kid_len);
-    if !(1..=16).contains(&kid_len) || rest.len() != kid_len + 38 + 64 {
+    let fixed = kid_len + 38 + 64;
+    let fits = if version == VERSION {
+        rest.len() == fixed
+    } else {
+        rest.len() >= fixed + 3
+    };
+    if !(1..=16).contains(&kid_len) || !fits {
         return Err(VerifyError::Malformed);
     }
     let body_len = bytes.len() - 64;
@@ -296,20 +371,26 @@ pub fn verify(payload: &str, keys: &[PublicKey]) -> Result<TicketClaims, VerifyE
     key.key
         .verify_strict(&signed_message(body), &signature)
         .map_err(|_| VerifyError::Signature)?;
-    let fields = &rest[kid_len..];
+    let fields = &body[2 + kid_len..];
     let uuid_at = |at: usize| {
         <[u8; 16]>::try_from(&fields[at..at + 16])
             .map(Uuid::from_bytes)
             .map_err(|_| VerifyError::Malformed)
     };
-    let seat = u16::from_be_bytes([fields[32], fields[33]]);
+    let seat_index = u16::from_be_bytes([fields[32], fields[33]]);
     let secs = u32::from_be_bytes([fields[34], fields[35], fields[36], fields[37]]);
+    let seat = if version == VERSION_SEATED {
+        Some(read_seat(&fields[38..])?)
+    } else {
+        None
+    };
     Ok(TicketClaims {
         key_id: kid.to_owned(),
         ticket_id: uuid_at(0)?,
         event_id: uuid_at(16)?,
-        seat_index: seat,
+        seat_index,
         issued_at: DateTime::from_timestamp(i64::from(secs), 0).ok_or(VerifyError::Malformed)?,
+        seat,
     })
 }
 
@@ -331,7 +412,7 @@ mod tests {
         let k = keys("k1");
         let (ticket, event) = (Uuid::new_v4(), Uuid::new_v4());
         let at = DateTime::from_timestamp(1_790_000_000, 0).expect("time");
-        let payload = k.sign(ticket, event, 3, at);
+        let payload = k.sign(ticket, event, 3, None, at);
         assert!(payload.len() <= 150, "{}", payload.len());
         let claims = k.verify(&payload).expect("verifies");
         assert_eq!(claims.ticket_id, ticket);
@@ -339,20 +420,91 @@ mod tests {
         assert_eq!(claims.seat_index, 3);
         assert_eq!(claims.issued_at, at);
         assert_eq!(claims.key_id, "k1");
+        assert_eq!(claims.seat, None);
+    }
+
+    #[test]
+    fn a_seated_payload_carries_its_seat_and_stays_a_small_code() {
+        let k = keys("k1");
+        let seat = TicketSeat {
+            section: "Stalls".into(),
+            row: "C".into(),
+            number: "12".into(),
+        };
+        let payload = k.sign(Uuid::new_v4(), Uuid::new_v4(), 0, Some(&seat), Utc::now());
+        assert!(payload.len() <= 170, "{}", payload.len());
+        assert_eq!(k.verify(&payload).expect("verifies").seat, Some(seat));
+        // Long labels are cut at a character boundary, within the part's limit.
+        let long = TicketSeat {
+            section: "Ü".repeat(40),
+            row: "r".repeat(200),
+            number: String::new(),
+        };
+        let payload = k.sign(Uuid::new_v4(), Uuid::new_v4(), 1, Some(&long), Utc::now());
+        assert!(payload.len() <= MAX_PAYLOAD_CHARS);
+        let carried = k.verify(&payload).expect("verifies").seat.expect("seat");
+        assert_eq!(carried.section, "Ü".repeat(16));
+        assert_eq!(carried.row, "r".repeat(MAX_SEAT_PART_BYTES));
+        assert_eq!(carried.number, "");
+    }
+
+    /// A seated payload from a fixed seed: `web/src/features/checkin/verify.test.ts` verifies
+    /// this same text, so the door's reader and this signer agree on the bytes.
+    const SEATED_FIXTURE: &str = "AgJrMQGV8MIREXqqi7sAAAAAAAEBlfDCIiJ6qou7AAAAAAACAAFo53gADVBhcnRlcnJlIFPDvGQBQwIxMtQ-ESslAoO3iV73liEauj2PbxqJ3GIuHJnDpGmZDb4gT2vER4pVVKPKZ_PWJmjW53VdPGmXDLYs7zh2XWm4mg0";
+
+    #[test]
+    fn the_seated_fixture_is_what_this_signer_makes() {
+        let k = TicketKeys::from_settings(&TicketSettings {
+            signing_key: Some(Secret::new("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=")),
+            key_id: "k1".into(),
+            previous_keys: Vec::new(),
+        })
+        .expect("keys");
+        let seat = TicketSeat {
+            section: "Parterre Süd".into(),
+            row: "C".into(),
+            number: "12".into(),
+        };
+        let payload = k.sign(
+            Uuid::from_u128(0x0195_f0c2_1111_7aaa_8bbb_0000_0000_0001),
+            Uuid::from_u128(0x0195_f0c2_2222_7aaa_8bbb_0000_0000_0002),
+            1,
+            Some(&seat),
+            DateTime::from_timestamp(1_760_000_000, 0).expect("time"),
+        );
+        assert_eq!(
+            payload,
+            SEATED_FIXTURE,
+            "public key {}",
+            k.public_keys()[0].jwk().x
+        );
     }
 
     #[test]
     fn any_changed_byte_fails_verification() {
         let k = keys("k1");
-        let payload = k.sign(Uuid::new_v4(), Uuid::new_v4(), 0, Utc::now());
-        let bytes = URL_SAFE_NO_PAD.decode(&payload).expect("b64");
-        for i in 0..bytes.len() {
-            let mut changed = bytes.clone();
-            changed[i] ^= 0x01;
-            assert!(
-                k.verify(&URL_SAFE_NO_PAD.encode(&changed)).is_err(),
-                "byte {i}"
-            );
+        let seat = TicketSeat {
+            section: "A".into(),
+            row: "1".into(),
+            number: "7".into(),
+        };
+        for seat in [None, Some(&seat)] {
+            let payload = k.sign(Uuid::new_v4(), Uuid::new_v4(), 0, seat, Utc::now());
+            let bytes = URL_SAFE_NO_PAD.decode(&payload).expect("b64");
+            for i in 0..bytes.len() {
+                let mut changed = bytes.clone();
+                changed[i] ^= 0x01;
+                assert!(
+                    k.verify(&URL_SAFE_NO_PAD.encode(&changed)).is_err(),
+                    "byte {i}"
+                );
+            }
+            // Cut or lengthened, it does not verify either.
+            for len in [bytes.len() - 1, bytes.len() + 1] {
+                let mut resized = bytes.clone();
+                resized.resize(len, 0);
+                assert!(k.verify(&URL_SAFE_NO_PAD.encode(&resized)).is_err());
+            }
         }
         assert_eq!(k.verify("not base64!"), Err(VerifyError::Malformed));
         assert_eq!(k.verify(""), Err(VerifyError::Malformed));
@@ -361,7 +513,7 @@ mod tests {
     #[test]
     fn a_rotated_key_still_verifies_old_tickets_and_a_foreign_key_does_not() {
         let old = keys("k1");
-        let payload = old.sign(Uuid::new_v4(), Uuid::new_v4(), 1, Utc::now());
+        let payload = old.sign(Uuid::new_v4(), Uuid::new_v4(), 1, None, Utc::now());
         let jwk = old.public_keys()[0].jwk();
         let new = TicketKeys::from_settings(&TicketSettings {
             signing_key: Some(generate_seed()),

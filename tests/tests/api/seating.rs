@@ -344,6 +344,18 @@ async fn particular_seats_are_held_as_a_whole_shown_live_named_on_tickets_and_fr
         tickets[0]["seat"],
         json!({"section": "Stalls", "row": "A", "number": "4"})
     );
+    // The signed QR code names the seat too, for a door that checks offline.
+    let (keys, _) = super::tickets::published_keys(&app).await;
+    let claims = evently_runtime::tickets::verify(&super::tickets::payload(&tickets[0]), &keys)
+        .expect("the payload verifies");
+    assert_eq!(
+        claims.seat,
+        Some(evently_runtime::tickets::TicketSeat {
+            section: "Stalls".into(),
+            row: "A".into(),
+            number: "4".into(),
+        })
+    );
     assert_eq!(seat_status(&app, event).await["S-0-3"], "sold");
     app.shutdown().await;
 }

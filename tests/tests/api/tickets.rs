@@ -80,6 +80,21 @@ pub(super) async fn checkin(
     )
 }
 
+/// The keys of `GET /tickets/public-keys`, and the document.
+pub(super) async fn published_keys(app: &TestApp) -> (Vec<PublicKey>, Value) {
+    let res = app.get("/tickets/public-keys", None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    let jwks: Vec<Jwk> = serde_json::from_value(body["keys"].clone()).expect("jwks");
+    assert_eq!(jwks[0].kty, "OKP");
+    assert_eq!(jwks[0].crv, "Ed25519");
+    let keys = jwks
+        .iter()
+        .map(|j| PublicKey::from_jwk(j).expect("key"))
+        .collect();
+    (keys, body)
+}
+
 pub(super) fn payload(ticket: &Value) -> String {
     ticket["qr_payload"].as_str().expect("payload").to_owned()
 }
@@ -210,16 +225,7 @@ async fn the_qr_payload_verifies_with_the_published_key_and_fails_when_one_byte_
     let booking = confirmed_booking(&app, &holder, event, 2).await;
     let tickets = tickets_of(&app, &holder, booking, 2).await;
 
-    let res = app.get("/tickets/public-keys", None).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.expect("json");
-    let jwks: Vec<Jwk> = serde_json::from_value(body["keys"].clone()).expect("jwks");
-    assert_eq!(jwks[0].kty, "OKP");
-    assert_eq!(jwks[0].crv, "Ed25519");
-    let keys: Vec<PublicKey> = jwks
-        .iter()
-        .map(|j| PublicKey::from_jwk(j).expect("key"))
-        .collect();
+    let (keys, body) = published_keys(&app).await;
 
     for (seat, ticket) in tickets.iter().enumerate() {
         let claims = verify(&payload(ticket), &keys).expect("the payload verifies");
@@ -230,6 +236,7 @@ async fn the_qr_payload_verifies_with_the_published_key_and_fails_when_one_byte_
         assert_eq!(claims.event_id, event);
         assert_eq!(usize::from(claims.seat_index), seat);
         assert_eq!(claims.key_id, body["current_kid"].as_str().expect("kid"));
+        assert_eq!(claims.seat, None, "an event without a seat map: no seat");
         let number = ticket["ticket_number"].as_str().expect("number");
         assert_eq!(
             evently_runtime::tickets::number::parse(number).as_deref(),

@@ -73,7 +73,7 @@ async fn check_in_admits_a_ticket_once_and_refuses_forged_foreign_and_garbled_co
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("id");
-    let forged = foreign.sign(ticket_id, event, 0, chrono::Utc::now());
+    let forged = foreign.sign(ticket_id, event, 0, None, chrono::Utc::now());
     let mut bytes = URL_SAFE_NO_PAD.decode(&code).expect("b64");
     bytes[20] ^= 0x40;
     let tampered = URL_SAFE_NO_PAD.encode(&bytes);

@@ -72,7 +72,7 @@ export async function checkPayload(eventId: string, payload: string): Promise<An
   if (seen[claims.ticketId]) return { admitted: false, reason: 'already', when: seen[claims.ticketId] };
   await doorStore.markSeen(eventId, claims.ticketId, now);
   await doorStore.enqueue({ id: crypto.randomUUID(), eventId, payload, scannedAt: now });
-  return { admitted: true, offline: true, seatIndex: claims.seatIndex };
+  return { admitted: true, offline: true, seatIndex: claims.seatIndex, seat: claims.seat };
 }
 
 /** Sends the queued offline scans; keeps those the network did not take. Returns what is left. */

@@ -62,6 +62,30 @@ describe('the QR payload verifier', () => {
     expect(verdict.ok && verdict.claims).toEqual({ keyId: 'k2', ticketId: ticket, eventId: event, seatIndex: 513, issuedAt: new Date(1_760_000_000_000) });
   });
 
+  it('reads the seat of a seated ticket (version 2), signed by the backend signer', () => {
+    // runtime/src/tickets/signing.rs, the_seated_fixture_is_what_this_signer_makes: same text.
+    const payload = 'AgJrMQGV8MIREXqqi7sAAAAAAAEBlfDCIiJ6qou7AAAAAAACAAFo53gADVBhcnRlcnJlIFPDvGQBQwIxMtQ-ESslAoO3iV73liEauj2PbxqJ3GIuHJnDpGmZDb4gT2vER4pVVKPKZ_PWJmjW53VdPGmXDLYs7zh2XWm4mg0';
+    const ring = keyring([{ kty: 'OKP', crv: 'Ed25519', kid: 'k1', x: '6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw' }]);
+    expect(verifyPayload(payload, ring)).toEqual({
+      ok: true,
+      claims: {
+        keyId: 'k1',
+        ticketId: '0195f0c2-1111-7aaa-8bbb-000000000001',
+        eventId: '0195f0c2-2222-7aaa-8bbb-000000000002',
+        seatIndex: 1,
+        issuedAt: new Date(1_760_000_000_000),
+        seat: { section: 'Parterre Süd', row: 'C', number: '12' },
+      },
+    });
+    const bytes = base64UrlDecode(payload)!;
+    for (let i = 0; i < bytes.length; i++) {
+      const forged = bytes.slice();
+      forged[i] ^= 0x01;
+      expect(verifyPayload(b64url(forged), ring).ok, `byte ${i}`).toBe(false);
+    }
+    expect(verifyPayload(b64url(bytes.subarray(0, bytes.length - 1)), ring).ok).toBe(false);
+  });
+
   it('refuses unknown keys, other keys, garbage and oversize input', () => {
     const secret = ed25519.utils.randomSecretKey();
     const other = ed25519.utils.randomSecretKey();
