@@ -89,6 +89,10 @@ pub struct EventOut {
     pub ends_at: DateTime<Utc>,
     pub capacity: i32,
     pub price_cents: i64,
+    /// The lowest and the highest price of the ticket types on public sale (not hidden): what a
+    /// listing shows ("from 20.00"). Both are `price_cents` for an event of one price.
+    pub price_from_cents: i64,
+    pub price_to_cents: i64,
     pub currency: String,
     pub sales_start: Option<DateTime<Utc>>,
     pub sales_end: Option<DateTime<Utc>>,
@@ -116,6 +120,8 @@ pub(super) struct EventRow {
     pub(super) ends_at: DateTime<Utc>,
     pub(super) capacity: i32,
     pub(super) price_cents: i64,
+    pub(super) price_from_cents: Option<i64>,
+    pub(super) price_to_cents: Option<i64>,
     pub(super) currency: String,
     pub(super) sales_start: Option<DateTime<Utc>>,
     pub(super) sales_end: Option<DateTime<Utc>>,
@@ -158,6 +164,8 @@ impl From<EventRow> for EventOut {
             ends_at: r.ends_at,
             capacity: r.capacity,
             price_cents: r.price_cents,
+            price_from_cents: r.price_from_cents.unwrap_or(r.price_cents),
+            price_to_cents: r.price_to_cents.unwrap_or(r.price_cents),
             currency: r.currency.trim_end().to_owned(),
             sales_start: r.sales_start,
             sales_end: r.sales_end,
@@ -176,6 +184,8 @@ const SELECT: &str = "SELECT e.id, e.venue_id, e.organizer_id, e.name, e.descrip
     e.starts_at, e.ends_at, i.capacity, e.price_cents, e.currency::text AS currency, e.sales_start, \
     e.sales_end, e.max_per_booking, e.hold_minutes, e.offer_minutes, e.status, e.version, e.created_at, e.updated_at, \
     i.sold, i.held + i.offered AS held, \
+    (SELECT min(t.price_cents) FROM ticket_types t WHERE t.event_id = e.id AND NOT t.hidden) AS price_from_cents, \
+    (SELECT max(t.price_cents) FROM ticket_types t WHERE t.event_id = e.id AND NOT t.hidden) AS price_to_cents, \
     (SELECT count(*) FROM waitlist_entries w WHERE w.event_id = e.id AND w.status = 'waiting') AS waitlist_length \
     FROM events e JOIN inventory i ON i.event_id = e.id";
 

@@ -42,7 +42,10 @@ fn plan(rows: usize, per_row: usize) -> Value {
         "size": {"width": per_row * 25, "height": rows * 30 + 50},
         "focus_point": {"x": per_row * 25 / 2, "y": -50},
         "zones": [
-            {"name": "Stalls", "position": {"x": 0, "y": 0}, "rows": (0..rows / 2).map(row).collect::<Vec<_>>()},
+            {"name": "Stalls", "position": {"x": 0, "y": 0}, "rows": (0..rows / 2).map(row).collect::<Vec<_>>(),
+             "areas": [{"shape": "rectangle", "position": {"x": 0, "y": -45}, "color": "#222222",
+                        "rectangle": {"width": per_row * 25, "height": 30},
+                        "text": {"position": {"x": per_row * 25 / 2, "y": 15}, "text": "STAGE"}}]},
             {"name": "Balcony", "position": {"x": 0, "y": 0}, "rows": (rows / 2..rows).map(row).collect::<Vec<_>>()},
         ],
     })
@@ -268,6 +271,11 @@ async fn particular_seats_are_held_as_a_whole_shown_live_named_on_tickets_and_fr
         .expect("sse");
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let mut stream = res.bytes_stream();
+    // The map draws the plan's stage, placed in plan coordinates.
+    let map: Value = created(app.get(&format!("/events/{event}/seats"), None).await).await;
+    assert_eq!(map["areas"][0]["shape"], "rectangle", "{}", map["areas"]);
+    assert_eq!(map["areas"][0]["y"], -45.0);
+    assert_eq!(map["areas"][0]["text"]["text"], "STAGE");
 
     let alice = app.register().await;
     let held = book(&app, &alice, event, json!({"seats": ["S-0-2", "S-0-3"]})).await;

@@ -95,6 +95,9 @@ test('10. an organiser seats an event on an imported plan; an attendee picks two
   const chosen = box.getByRole('list', { name: 'Your seats' });
   await expect(chosen.getByRole('listitem')).toHaveCount(2);
   await expect(box.getByText(/^Total: .*50\.00/)).toBeVisible();
+  // The plan's stage is drawn, and the price names the range of the categories' types.
+  await expect(box.locator('.seat-areas text', { hasText: 'STAGE' })).toBeVisible();
+  await expect(tab.locator('.facts').getByText(/15\.00 – .*25\.00/)).toBeVisible();
   await shoot(tab, 'event-seat-map');
 
   const clicked = Date.now();

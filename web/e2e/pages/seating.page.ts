@@ -42,7 +42,14 @@ export function twoSectionPlan(name: string, { duplicate = false } = {}) {
         ...(section === 'B' && row === 3 && n === 3 ? { companion: true } : {}),
       })),
     })),
-    areas: [],
+    // The stage, drawn above both sections (pretix's area format; never booked).
+    areas: z === 0
+      ? [{
+          shape: 'rectangle', position: { x: 0, y: -62 }, rectangle: { width: 390, height: 28 },
+          color: '#374151', border_color: '#111827', rotation: 0,
+          text: { position: { x: 195, y: 14 }, text: 'STAGE', color: '#ffffff', size: 14 },
+        }]
+      : [],
   }));
   return {
     name,

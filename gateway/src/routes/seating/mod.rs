@@ -5,6 +5,7 @@
 //! People book particular seats or the best available (checked here, decided by the reservations
 //! consumer in stream order).
 
+mod areas;
 mod event_seating;
 mod plan_format;
 mod plans;

@@ -9,6 +9,7 @@ use salvo::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::areas::{AreaOut, areas, category_color};
 use super::plan_format::{PlanDocument, Point};
 use crate::body::path_id;
 use crate::error::ApiError;
@@ -24,6 +25,8 @@ pub struct SeatMapOut {
     pub focus: Point,
     pub categories: Vec<SeatCategoryOut>,
     pub seats: Vec<SeatOut>,
+    /// What the plan draws around the seats (the stage, a bar, labels), under them.
+    pub areas: Vec<AreaOut>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,7 +125,7 @@ pub async fn seat_map(
         .filter_map(|c| {
             mapping.0.get(&c.name).map(|ty| SeatCategoryOut {
                 name: c.name.clone(),
-                color: c.color.clone(),
+                color: category_color(c.color.clone()),
                 ticket_type_id: *ty,
             })
         })
@@ -139,6 +142,7 @@ pub async fn seat_map(
             },
             categories,
             seats,
+            areas: areas(&plan),
         },
     );
     Ok(())

@@ -1317,6 +1317,14 @@ export interface components {
             organizer_id: string;
             /** Format: int64 */
             price_cents: number;
+            /**
+             * Format: int64
+             * @description The lowest and the highest price of the ticket types on public sale (not hidden): what a
+             *     listing shows ("from 20.00"). Both are `price_cents` for an event of one price.
+             */
+            price_from_cents: number;
+            /** Format: int64 */
+            price_to_cents: number;
             /** Format: date-time */
             sales_end?: string | null;
             /** Format: date-time */
@@ -1524,6 +1532,53 @@ export interface components {
             endpoint: string;
             keys: components["schemas"]["evently_gateway.routes.push.SubscriptionKeys"];
         };
+        /** @description A drawn shape of the plan. */
+        "evently_gateway.routes.seating.areas.AreaOut": {
+            border_color?: string | null;
+            color?: string | null;
+            /** Format: double */
+            height?: number | null;
+            /** @description A polygon's corners, relative to the anchor. */
+            points: components["schemas"]["evently_gateway.routes.seating.plan_format.Point"][];
+            /**
+             * Format: double
+             * @description A circle's radius (both) or an ellipse's radii.
+             */
+            radius_x?: number | null;
+            /** Format: double */
+            radius_y?: number | null;
+            /**
+             * Format: double
+             * @description Degrees, clockwise, about the anchor.
+             */
+            rotation: number;
+            /** @description `rectangle`, `circle`, `ellipse`, `polygon` or `text`. */
+            shape: string;
+            text?: (null | components["schemas"]["evently_gateway.routes.seating.areas.AreaTextOut"]) & unknown;
+            /**
+             * Format: double
+             * @description A rectangle's size.
+             */
+            width?: number | null;
+            /**
+             * Format: double
+             * @description Where the shape is anchored, in plan coordinates: a rectangle's top-left corner, a circle's
+             *     or an ellipse's centre, the origin of a polygon's points and of a label.
+             */
+            x: number;
+            /** Format: double */
+            y: number;
+        };
+        "evently_gateway.routes.seating.areas.AreaTextOut": {
+            color?: string | null;
+            /** Format: double */
+            size: number;
+            text: string;
+            /** Format: double */
+            x: number;
+            /** Format: double */
+            y: number;
+        };
         /** @description Ask for the best free seats of one ticket type. */
         "evently_gateway.routes.seating.BestAvailableIn": {
             /** @description Wheelchair places and their companion seats (kept out otherwise). */
@@ -1639,6 +1694,8 @@ export interface components {
             ticket_type_id: string;
         };
         "evently_gateway.routes.seating.seats.SeatMapOut": {
+            /** @description What the plan draws around the seats (the stage, a bar, labels), under them. */
+            areas: components["schemas"]["evently_gateway.routes.seating.areas.AreaOut"][];
             categories: components["schemas"]["evently_gateway.routes.seating.seats.SeatCategoryOut"][];
             focus: components["schemas"]["evently_gateway.routes.seating.plan_format.Point"] & unknown;
             /** Format: uuid */

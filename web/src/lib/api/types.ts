@@ -60,6 +60,24 @@ export interface SeatMapOut {
   focus: { x: number; y: number };
   categories: { name: string; color?: string | null; ticket_type_id: string }[];
   seats: SeatOut[];
+  /** What the plan draws around the seats (the stage, a bar, labels). */
+  areas?: AreaOut[];
+}
+
+/** A drawn shape of a seat map, anchored at x, y in plan coordinates. */
+export interface AreaOut {
+  shape: 'rectangle' | 'circle' | 'ellipse' | 'polygon' | 'text' | string;
+  x: number;
+  y: number;
+  rotation: number;
+  color?: string | null;
+  border_color?: string | null;
+  width?: number | null;
+  height?: number | null;
+  radius_x?: number | null;
+  radius_y?: number | null;
+  points: { x: number; y: number }[];
+  text?: { x: number; y: number; text: string; size: number; color?: string | null } | null;
 }
 
 /** One change of `GET /events/{id}/seats/live` (events named `seats`: `{changes: [...]}`). */

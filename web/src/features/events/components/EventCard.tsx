@@ -1,7 +1,8 @@
 import { Link } from 'react-router';
 import type { EventOut } from '@/lib/api/types';
 import { t } from '@/lib/i18n';
-import { dateTime, money } from '@/lib/format';
+import { dateTime } from '@/lib/format';
+import { eventPrice } from '../price';
 import { DateBanner } from '@/components/DateBanner';
 
 export function EventCard({ event }: { event: EventOut }) {
@@ -17,7 +18,7 @@ export function EventCard({ event }: { event: EventOut }) {
         <time dateTime={event.starts_at}>{dateTime(event.starts_at)}</time>
       </p>
       <p className="event-card-foot">
-        <span className="price">{event.price_cents === 0 ? t.event.free : money(event.price_cents, event.currency)}</span>
+        <span className="price">{eventPrice(event)}</span>
         {event.status === 'cancelled' ? (
           <span className="badge badge-cancelled">{t.event.cancelledShort}</span>
         ) : (

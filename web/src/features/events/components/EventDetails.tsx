@@ -1,6 +1,7 @@
 import type { EventOut } from '@/lib/api/types';
 import { t } from '@/lib/i18n';
-import { dateTime, money } from '@/lib/format';
+import { dateTime } from '@/lib/format';
+import { eventPrice } from '../price';
 import { DateBanner } from '@/components/DateBanner';
 
 export function EventDetails({ event, venueName }: { event: EventOut; venueName?: string }) {
@@ -22,7 +23,7 @@ export function EventDetails({ event, venueName }: { event: EventOut; venueName?
         )}
         <div>
           <dt>{t.event.price}</dt>
-          <dd>{event.price_cents === 0 ? t.event.free : money(event.price_cents, event.currency)}</dd>
+          <dd>{eventPrice(event)}</dd>
         </div>
       </dl>
       {event.status === 'cancelled' && <p className="alert alert-error">{t.event.cancelled}</p>}

@@ -3,14 +3,29 @@ import type { SeatMapOut, SeatOut } from '@/lib/api/types';
 import { t } from '@/lib/i18n';
 import { nextSeat, seatIndex, type Direction } from '../seatMap';
 import { usePanZoom } from '../usePanZoom';
+import { AreaLayer } from './AreaLayer';
 import { SeatLayer } from './SeatLayer';
 import { SeatLegend } from './SeatLegend';
 
 const KEYS: Record<string, Direction> = { ArrowLeft: 'left', ArrowRight: 'right', ArrowUp: 'up', ArrowDown: 'down' };
 
-/** The plan's frame: its size, grown to hold every seat and the row labels left of them. */
+/** The plan's frame: its size, grown to hold every seat, the row labels left of them and the areas. */
 function frameOf(map: SeatMapOut) {
   let [x0, y0, x1, y1] = [0, 0, map.size.width, map.size.height];
+  for (const a of map.areas ?? []) {
+    const rx = a.radius_x ?? 0;
+    const ry = a.radius_y ?? 0;
+    const xs = [a.x - rx, a.x + rx + (a.width ?? 0), ...a.points.map((p) => a.x + p.x)];
+    const ys = [a.y - ry, a.y + ry + (a.height ?? 0), ...a.points.map((p) => a.y + p.y)];
+    if (a.text) {
+      xs.push(a.x + a.text.x);
+      ys.push(a.y + a.text.y - a.text.size, a.y + a.text.y + a.text.size);
+    }
+    x0 = Math.min(x0, ...xs);
+    y0 = Math.min(y0, ...ys);
+    x1 = Math.max(x1, ...xs);
+    y1 = Math.max(y1, ...ys);
+  }
   for (const s of map.seats) {
     x0 = Math.min(x0, s.x - s.radius * 3.5);
     y0 = Math.min(y0, s.y - s.radius * 1.5);
@@ -102,6 +117,7 @@ export function SeatPicker({ map, selected = [], onToggle }: {
         <rect className="seat-plan" width={frame.width} height={frame.height} />
         <g transform={`translate(${x} ${y}) scale(${k})`}>
           <g transform={`translate(${-frame.x0} ${-frame.y0})`}>
+            <AreaLayer areas={map.areas ?? []} />
             <SeatLayer map={map} selected={selected} tabId={tabId} readOnly={readOnly} />
           </g>
         </g>
