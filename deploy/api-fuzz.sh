@@ -125,7 +125,7 @@ report="$root/target/api-fuzz"
 mkdir -p "$report"
 say "schemathesis against $base/api/openapi.json, $examples examples per operation, seed $seed"
 status=0
-"$st" run "$base/api/openapi.json" \
+"$st" --config-file "$root/deploy/api-fuzz.toml" run "$base/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks all \
   --exclude-checks positive_data_acceptance \
