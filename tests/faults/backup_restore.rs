@@ -119,10 +119,13 @@ async fn settled(app: &TestApp, pool: &PgPool, event: Uuid, bookings: usize) -> 
         let now = books(pool, event).await;
         let seats = usize::try_from(now.inventory.0).unwrap_or(0);
         let decided = now.bookings.iter().all(|b| b.2 != "pending");
+        let rejected = now.bookings.iter().filter(|b| b.2 == "rejected").count();
         if now.bookings.len() == bookings
             && decided
             && now.tickets.len() == seats
             && now.analytics.3 == i64::from(now.inventory.0)
+            // Every rejection counted too, not only the sales.
+            && now.analytics.2 == i64::try_from(rejected).unwrap_or(i64::MAX)
             && idle(app).await
         {
             return now;
