@@ -10,6 +10,7 @@
 //! the logs, at the cost of an id per span.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use opentelemetry::trace::TracerProvider as _;
@@ -20,6 +21,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// The tracer provider, kept to flush spans at exit.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// Whether spans are exported (an OTLP endpoint is configured and its exporter started).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process exports its spans. Without an exporter, spans that would only be
+/// exported (a span per consumed message) are not worth making; trace ids still travel.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
 
 /// A provider exporting with OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-specific
 /// variable) is set; otherwise one that samples nothing and exports nothing.
@@ -44,10 +54,13 @@ fn tracer_provider() -> SdkTracerProvider {
         .with_http()
         .build()
     {
-        Ok(exporter) => builder
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
-            .with_batch_exporter(exporter)
-            .build(),
+        Ok(exporter) => {
+            EXPORTING.store(true, Ordering::Relaxed);
+            builder
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+                .with_batch_exporter(exporter)
+                .build()
+        }
         Err(e) => {
             eprintln!("OTLP exporter not started (OTEL_EXPORTER_OTLP_ENDPOINT): {e}");
             builder.with_sampler(Sampler::AlwaysOff).build()

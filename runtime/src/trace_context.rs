@@ -2,7 +2,9 @@
 //! one trace shows an HTTP request, the command it published, the consumer step that applied it
 //! and every event (and further step) it caused. The gateway injects the request's span context
 //! into the command; the runner extracts it, opens a span per message under it and hands the
-//! message's own context to the handler, which passes it on to the events it publishes.
+//! message's own context to the handler, which passes it on to the events it publishes. When the
+//! process exports no spans (`telemetry::exporting`) the runner opens no message spans and the
+//! handler passes on the context the message came with: the trace id is the same either way.
 
 use std::collections::HashMap;
 
