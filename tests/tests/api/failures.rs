@@ -105,6 +105,61 @@ async fn a_command_delivered_twice_books_once() {
     app.shutdown().await;
 }
 
+/// The single writer checks that a reserve's user exists, for the whole batch in one read, in
+/// place of a foreign key (which locked every booker's row): a command naming nobody is refused
+/// alone, and the bookings decided beside it in the same batch stand.
+#[tokio::test]
+async fn a_reserve_for_a_user_who_does_not_exist_is_refused_alone() {
+    let app = TestApp::spawn_with(TestOptions {
+        consumers: false,
+        ..Default::default()
+    })
+    .await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 5, 0).await;
+    let user = app.register().await;
+    let ghost = Uuid::new_v4();
+    let message = |command: &BookingCommand, seq: u64| Incoming {
+        subject: app.prefix.reserve(event),
+        payload: serde_json::to_vec(command).expect("json").into(),
+        message_id: Some(command.command_id()),
+        deliveries: 1,
+        stream_sequence: seq,
+        traceparent: None,
+    };
+    let (before, nobody, after) = (
+        reserve(event, user.id),
+        reserve(event, ghost),
+        reserve(event, user.id),
+    );
+    let handler = Reservations::new(
+        app.pool.clone(),
+        evently_runtime::nats::jetstream(app.nats_client()),
+        app.prefix.clone(),
+    );
+    let outcomes = apply_and_publish(
+        &handler,
+        &[message(&before, 1), message(&nobody, 2), message(&after, 3)],
+    )
+    .await;
+
+    assert!(matches!(outcomes[0], Outcome::Done), "{outcomes:?}");
+    assert!(
+        matches!(&outcomes[1], Outcome::Reject(e) if format!("{e:#}").contains("does not exist")),
+        "{outcomes:?}"
+    );
+    assert!(matches!(outcomes[2], Outcome::Done), "{outcomes:?}");
+    assert_eq!(app.count_bookings(event, "confirmed").await, 2);
+    let ghosts: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1")
+        .bind(ghost)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(ghosts, 0, "no booking names a user who does not exist");
+    assert_eq!(app.seats(event).await.0, 2);
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_copy_of_a_command_that_escapes_the_duplicate_window_books_once() {
     let app = TestApp::spawn().await;

@@ -45,6 +45,7 @@ pub fn needs(command: &BookingCommand, needs: &mut Needs) {
         BookingCommand::Reserve(c) => {
             // A reserve whose booking exists was applied before: it is replayed.
             needs.bookings.push(c.booking_id);
+            needs.users.insert(c.user_id);
             needs
                 .codes
                 .extend(c.promo_code.iter().map(|code| (c.event_id, code.clone())));

@@ -24,6 +24,11 @@ pub fn decide(c: &ReserveSeats, state: &mut State) -> anyhow::Result<()> {
         state.effects.replays.push(Replay::Booking(c.booking_id));
         return Ok(());
     }
+    anyhow::ensure!(
+        state.users.contains(&c.user_id),
+        "user {} does not exist",
+        c.user_id
+    );
     let now = state.now;
     let event = locked(&mut state.events, c.event_id)?;
     let mut booking = allocate(event, c, now);

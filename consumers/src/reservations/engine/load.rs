@@ -1,7 +1,8 @@
 //! Locking what a batch's fresh commands need, always in the same order: the events' inventory
 //! rows (by event id), their ticket types and the promo codes reserves name (by id), the bookings the commands name, the bookings of event-cancellation rounds,
 //! the waitlist entries the commands name or that hang off those bookings and events, then the
-//! bookings those entries link to (each query by id), and which payments are recorded already.
+//! bookings those entries link to (each query by id), which payments are recorded already and
+//! which of the reserves' users exist.
 //! A seated event's seats are read after its inventory row (`lock_seats`). Nothing else writes these rows' seats, and
 //! the fixed order keeps two batches from deadlocking.
 
@@ -40,6 +41,8 @@ pub struct Needs {
     pub seats: Vec<(Uuid, String)>,
     /// Events a reserve asks the best available seats of: their whole seat map.
     pub seat_maps: BTreeSet<Uuid>,
+    /// The users reserves book for: which of them exist.
+    pub users: BTreeSet<Uuid>,
 }
 
 /// Locks and loads everything in `needs` into `state`.
@@ -108,6 +111,17 @@ pub async fn lock(
             .await
             .context("loading recorded payments")?;
         state.payments.extend(recorded);
+    }
+    if !needs.users.is_empty() {
+        // Read, not locked: users are never deleted. This is the check the bookings' foreign key
+        // made row by row, locking each user's row (`0018_bookings_without_row_locking_keys.sql`).
+        let users: Vec<Uuid> = needs.users.iter().copied().collect();
+        let existing: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = ANY($1)")
+            .bind(&users)
+            .fetch_all(&mut **tx)
+            .await
+            .context("loading the batch's users")?;
+        state.users.extend(existing);
     }
     if !needs.joiners.is_empty() {
         let (events, users): (Vec<Uuid>, Vec<Uuid>) = needs.joiners.iter().copied().unzip();

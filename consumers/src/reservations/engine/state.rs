@@ -27,6 +27,8 @@ pub struct State {
     pub rounds: HashMap<String, Vec<Uuid>>,
     /// Payments recorded already (before or by this batch).
     pub payments: HashSet<Uuid>,
+    /// The reserves' users that exist.
+    pub users: HashSet<Uuid>,
     pub effects: Effects,
 }
 
@@ -40,6 +42,7 @@ impl State {
             active: HashSet::new(),
             rounds: HashMap::new(),
             payments: HashSet::new(),
+            users: HashSet::new(),
             effects: Effects::default(),
         }
     }
