@@ -3,8 +3,9 @@
 //! and every event (and further step) it caused. The gateway injects the request's span context
 //! into the command; the runner extracts it, opens a span per message under it and hands the
 //! message's own context to the handler, which passes it on to the events it publishes. When the
-//! process exports no spans (`telemetry::exporting`) the runner opens no message spans and the
-//! handler passes on the context the message came with: the trace id is the same either way.
+//! process exports no spans (`telemetry::exporting`) the runner opens no message spans: it gives
+//! the message a child context with a span id of its own ([`child_of`]), as an unsampled span
+//! would have, without the cost of a span in every layer. The trace id is the same either way.
 
 use std::collections::HashMap;
 
@@ -55,6 +56,25 @@ pub fn set_parent(span: &tracing::Span, traceparent: &str) {
     }
 }
 
+/// A `traceparent` for a step under `traceparent`: the same version, trace id and flags, and a
+/// fresh span id. `None` when `traceparent` is not one.
+pub fn child_of(traceparent: &str) -> Option<String> {
+    let mut parts = traceparent.split('-');
+    let (version, trace_id, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !(hex(version, 2) && hex(trace_id, 32) && hex(parent, 16) && hex(flags, 2)) {
+        return None;
+    }
+    let span_id = loop {
+        let id: u64 = rand::random();
+        if id != 0 {
+            break id;
+        }
+    };
+    Some(format!("{version}-{trace_id}-{span_id:016x}-{flags}"))
+}
+
 /// Adds `traceparent` to NATS headers, when there is one.
 pub fn insert_header(headers: &mut async_nats::HeaderMap, traceparent: Option<&str>) {
     if let Some(value) = traceparent {
@@ -78,5 +98,17 @@ mod tests {
         let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert_eq!(trace_id_of(tp), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(trace_id_of("garbage"), None);
+    }
+
+    #[test]
+    fn a_child_keeps_the_trace_and_has_a_span_of_its_own() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let child = child_of(tp).expect("child");
+        assert_eq!(trace_id_of(&child), trace_id_of(tp));
+        assert!(child.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+        assert!(child.ends_with("-01"));
+        assert_ne!(child, tp);
+        assert_eq!(child.len(), tp.len());
+        assert_eq!(child_of("00-garbage-00f067aa0ba902b7-01"), None);
     }
 }

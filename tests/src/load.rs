@@ -186,6 +186,74 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU time (user and system) of the processes a sale runs on, in seconds: the running Evently,
+/// every PostgreSQL process, nats-server and this program (Linux, from `/proc/<pid>/stat`). The
+/// difference of two readings is what a stretch of work cost each, a figure that is comparable
+/// between sittings where requests per second depend on how fast the machine is that day.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuTimes {
+    pub evently: f64,
+    pub postgres: f64,
+    pub nats: f64,
+    pub generator: f64,
+}
+
+impl CpuTimes {
+    pub fn now() -> Self {
+        let mut times = Self::default();
+        let evently = evently_pid();
+        let me = std::process::id();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return times;
+        };
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Some((comm, seconds)) = cpu_seconds(pid) else {
+                continue;
+            };
+            if Some(pid) == evently {
+                times.evently += seconds;
+            } else if pid == me {
+                times.generator += seconds;
+            } else if comm == "postgres" {
+                times.postgres += seconds;
+            } else if comm == "nats-server" {
+                times.nats += seconds;
+            }
+        }
+        times
+    }
+
+    /// What was spent between `earlier` and this reading.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            evently: self.evently - earlier.evently,
+            postgres: self.postgres - earlier.postgres,
+            nats: self.nats - earlier.nats,
+            generator: self.generator - earlier.generator,
+        }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.evently + self.postgres + self.nats + self.generator
+    }
+}
+
+/// A process's name and CPU seconds (utime + stime, in the kernel's fixed 100 ticks a second).
+fn cpu_seconds(pid: u32) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_owned();
+    // After the name: state is field 3, utime field 14 and stime field 15.
+    let mut fields = stat.get(close + 1..)?.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((comm, (utime + stime) / 100.0))
+}
+
 /// Resident memory of the running `evently`, in MiB.
 pub fn evently_rss_mib() -> Option<f64> {
     rss_mib(evently_pid()?)

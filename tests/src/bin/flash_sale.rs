@@ -286,6 +286,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let url = Arc::new(format!("{}/api/v1/events/{event}/bookings", args.base_url));
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = load::CpuTimes::now();
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.connections {
@@ -316,6 +317,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let decided = started.elapsed();
+    let cpu = load::CpuTimes::now().since(&cpu_before);
     let rss_after = load::evently_rss_mib();
     let mut stream_updates = Vec::new();
     if args.sse > 0 {
@@ -406,6 +408,21 @@ async fn main() -> anyhow::Result<()> {
         mib(rss_before),
         mib(rss_streams),
         mib(rss_after)
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_request = |s: f64| s * 1e6 / args.requests as f64;
+    println!(
+        "CPU during the sale evently {:.1} s ({:.0} us/request), PostgreSQL {:.1} s ({:.0} us), nats-server {:.1} s ({:.0} us), load generator {:.1} s ({:.0} us); {:.1} of the {cores} cores' {:.1} s",
+        cpu.evently,
+        per_request(cpu.evently),
+        cpu.postgres,
+        per_request(cpu.postgres),
+        cpu.nats,
+        per_request(cpu.nats),
+        cpu.generator,
+        per_request(cpu.generator),
+        cpu.total(),
+        cores as f64 * decided.as_secs_f64(),
     );
     let oversold = sold > capacity || confirmed_in_db > capacity;
     println!("oversold            {}", if oversold { "YES" } else { "0" });
