@@ -48,6 +48,27 @@ async fn stream_count(app: &TestApp, stream: &str, filter: &str) -> u64 {
     c.info().await.expect("consumer info").num_pending
 }
 
+/// A reservations handler driven by hand (the test app runs no consumers).
+fn reservations(app: &TestApp) -> Reservations {
+    Reservations::new(
+        app.pool.clone(),
+        evently_runtime::nats::jetstream(app.nats_client()),
+        app.prefix.clone(),
+    )
+}
+
+/// `command` as its first delivery at stream sequence `seq`.
+fn delivered(app: &TestApp, command: &BookingCommand, seq: u64) -> Incoming {
+    Incoming {
+        subject: app.prefix.reserve(command.event_id()),
+        payload: serde_json::to_vec(command).expect("json").into(),
+        message_id: Some(command.command_id()),
+        deliveries: 1,
+        stream_sequence: seq,
+        traceparent: None,
+    }
+}
+
 /// Drives the handler as the runner does: apply, then the after-commit work.
 async fn apply_and_publish(handler: &Reservations, batch: &[Incoming]) -> Vec<Outcome> {
     let step = handler.handle(batch).await;
@@ -68,19 +89,8 @@ async fn a_command_delivered_twice_books_once() {
     let event = app.create_event(&organizer, 5, 0).await;
     let user = app.register().await;
     let command = reserve(event, user.id);
-    let message = Incoming {
-        subject: app.prefix.reserve(event),
-        payload: serde_json::to_vec(&command).expect("json").into(),
-        message_id: Some(command.command_id()),
-        deliveries: 1,
-        stream_sequence: 1,
-        traceparent: None,
-    };
-    let handler = Reservations::new(
-        app.pool.clone(),
-        evently_runtime::nats::jetstream(app.nats_client()),
-        app.prefix.clone(),
-    );
+    let message = delivered(&app, &command, 1);
+    let handler = reservations(&app);
 
     // The step commits, then the process dies before the ack: the same message comes again.
     let first = apply_and_publish(&handler, std::slice::from_ref(&message)).await;
@@ -119,29 +129,12 @@ async fn a_reserve_for_a_user_who_does_not_exist_is_refused_alone() {
     let event = app.create_event(&organizer, 5, 0).await;
     let user = app.register().await;
     let ghost = Uuid::new_v4();
-    let message = |command: &BookingCommand, seq: u64| Incoming {
-        subject: app.prefix.reserve(event),
-        payload: serde_json::to_vec(command).expect("json").into(),
-        message_id: Some(command.command_id()),
-        deliveries: 1,
-        stream_sequence: seq,
-        traceparent: None,
-    };
-    let (before, nobody, after) = (
-        reserve(event, user.id),
-        reserve(event, ghost),
-        reserve(event, user.id),
-    );
-    let handler = Reservations::new(
-        app.pool.clone(),
-        evently_runtime::nats::jetstream(app.nats_client()),
-        app.prefix.clone(),
-    );
-    let outcomes = apply_and_publish(
-        &handler,
-        &[message(&before, 1), message(&nobody, 2), message(&after, 3)],
-    )
-    .await;
+    let batch = [
+        delivered(&app, &reserve(event, user.id), 1),
+        delivered(&app, &reserve(event, ghost), 2),
+        delivered(&app, &reserve(event, user.id), 3),
+    ];
+    let outcomes = apply_and_publish(&reservations(&app), &batch).await;
 
     assert!(matches!(outcomes[0], Outcome::Done), "{outcomes:?}");
     assert!(
