@@ -15,6 +15,7 @@ use salvo::http::StatusCode;
 use salvo::oapi::OpenApi;
 use salvo::oapi::swagger_ui::SwaggerUi;
 use salvo::prelude::*;
+use salvo::request_id::{IdGenerator, UlidGenerator};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -93,7 +94,7 @@ impl Application {
             .context("the listener has no local address")?;
         let security = &settings.security;
         let service = Service::new(router(state))
-            .hoop(RequestId::new())
+            .hoop(observe)
             .hoop(hygiene::headers(security.hsts))
             .hoop(hygiene::cors(&security.cors_origins))
             .catcher(Catcher::new(catch_all));
@@ -124,14 +125,14 @@ impl Application {
 }
 
 /// The whole router: state, metrics, panics, timeouts, authentication, then the routes, the
-/// OpenAPI document, Swagger UI and, last, the web app for every other GET path. (Request ids,
-/// security headers and CORS wrap it in the service, so that they also apply to unknown routes.)
+/// OpenAPI document, Swagger UI and, last, the web app for every other GET path. (The request's
+/// span, security headers and CORS wrap it in the service, so that they also apply to unknown
+/// routes.)
 pub fn router(state: SharedState) -> Router {
     let timeout = Duration::from_secs(state.settings.security.request_timeout_secs);
     let web = crate::web::router(&state.settings.web_dir);
     let router = Router::new()
         .hoop(affix_state::inject(state))
-        .hoop(observe)
         .hoop(CatchPanic::new())
         .hoop(Timeout::new(timeout))
         .hoop(authenticate)
@@ -151,17 +152,22 @@ pub fn router(state: SharedState) -> Router {
         .push(web)
 }
 
-/// A span per request (method, path; inside the request-id span) and the latency histogram.
+/// Every request's id (a ULID, answered as `x-request-id`), its one span (the id, method, path and
+/// trace id, on every log line of the request) and the latency histogram.
 #[handler]
 async fn observe(req: &mut Request, depot: &mut Depot, res: &mut Response, ctrl: &mut FlowCtrl) {
     let started = Instant::now();
-    // The request id is on the enclosing span of the `RequestId` hoop.
+    let request_id = UlidGenerator::new().generate(req, depot);
     let span = tracing::info_span!(
         "http",
+        request_id = %request_id,
         method = %req.method(),
         path = %req.uri().path(),
         trace_id = tracing::field::Empty
     );
+    if let Ok(value) = salvo::http::HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", value);
+    }
     if let Some(id) = evently_runtime::trace_context::trace_id(&span) {
         span.record("trace_id", id.as_str());
         if let Ok(value) = salvo::http::HeaderValue::from_str(&id) {

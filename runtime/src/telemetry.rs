@@ -84,6 +84,19 @@ pub fn init_logging() {
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
         let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("evently"));
+        // Without an exporter the layer is there for the ids alone: nothing reads a span's busy
+        // and idle times, thread, source location or an activated OpenTelemetry context (trace
+        // context is read from the `tracing` span), and each costs work at every span's creation
+        // or at every poll of an instrumented future.
+        let otel = if exporting() {
+            otel
+        } else {
+            otel.with_tracked_inactivity(false)
+                .with_context_activation(false)
+                .with_threads(false)
+                .with_location(false)
+                .with_target(false)
+        };
         let registry = tracing_subscriber::registry().with(filter).with(otel);
         let _ = if json {
             registry

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, unwrap } from '@/lib/api/client';
-import type { BookingOut, SeatedBookingOut } from '@/lib/api/types';
+import type { BookingOut } from '@/lib/api/types';
 import { newIdempotencyKey } from '@/lib/idempotency';
 
 async function withRetry<T>(call: () => Promise<T>): Promise<T> {
@@ -35,7 +35,7 @@ export function useBook(eventId: string) {
             params: { path: { id: eventId } }, headers: { 'Idempotency-Key': key },
             body: order,
           }),
-        ) as Promise<SeatedBookingOut>,
+        ),
       ),
     onSuccess: (booking) => {
       client.setQueryData(['booking', booking.id], booking);
@@ -76,7 +76,7 @@ export function useBooking(id: string | undefined) {
   return useQuery({
     queryKey: ['booking', id],
     enabled: !!id,
-    queryFn: () => unwrap(api.GET('/api/v1/bookings/{id}', { params: { path: { id: id! } } })) as Promise<SeatedBookingOut>,
+    queryFn: () => unwrap(api.GET('/api/v1/bookings/{id}', { params: { path: { id: id! } } })),
     refetchInterval: (q) => {
       const status = (q.state.data as BookingOut | undefined)?.status;
       return status && SETTLED.includes(status) ? false : status === 'held' ? 5000 : 700;

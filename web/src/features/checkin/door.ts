@@ -53,8 +53,7 @@ export async function checkPayload(eventId: string, payload: string): Promise<An
       const { data, error, response } = await post(eventId, payload);
       if (response.ok && data) {
         await doorStore.markSeen(eventId, claims.ticketId, data.checked_in_at);
-        // A seated event's ticket names its seat (not in the generated schema yet).
-        const seat = (data as typeof data & { seat?: SeatRef | null }).seat ?? undefined;
+        const seat = data.seat ?? undefined;
         return { admitted: true, offline: false, ticketNumber: data.ticket_number, seatIndex: data.seat_index, seat };
       }
       const problem = (error ?? {}) as { first_checked_in_at?: string; errors?: Record<string, string>; detail?: string };

@@ -24,7 +24,7 @@ function plan(statuses: Record<string, SeatStatus> = {}): SeatMapOut {
   return {
     plan_id: 'p', size: { width: 300, height: 60 }, focus: { x: 150, y: 0 },
     categories: [{ name: 'Stalls', color: '#2563eb', ticket_type_id: STALLS }, { name: 'Circle', color: '#db2777', ticket_type_id: CIRCLE }],
-    seats,
+    seats, areas: [],
   };
 }
 

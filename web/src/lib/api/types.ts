@@ -14,91 +14,30 @@ export type Attendee = S['evently_gateway.routes.attendees.Attendee'];
 export type Hour = S['evently_gateway.routes.analytics.Hour'];
 export type TicketTypeOut = S['evently_gateway.routes.ticket_types.TicketTypeOut'];
 
-// Seat maps. Not in the generated schema yet (the seating API is being built): these mirror the
-// OpenAPI schemas SeatMapOut, SeatingPlanOut, EventSeatingOut and the seat fields of BookingOut,
-// TicketOut and CheckinOut, and should become `S['...']` names like the ones above once
-// schema.d.ts has them.
-
-/** Where a seat is, as a booking, a ticket and the door name it. */
-export interface SeatRef {
-  section?: string | null;
-  row: string;
-  number: string;
-}
-
-/** A seat of a booking. */
-export interface BookedSeat extends SeatRef {
-  id: string;
-  ticket_type_id: string;
-}
-
-/** A booking, with the seats of a seated event's booking. */
-export type SeatedBookingOut = BookingOut & { seats?: BookedSeat[] | null };
-
-/** A ticket, with its seat for a seated event. */
-export type SeatedTicketOut = TicketOut & { seat?: SeatRef | null };
-
+// Seat maps. The API documents a seat's `status` as one of four words; the app narrows it so that
+// drawing and listing seats can switch over them.
 export type SeatStatus = 'free' | 'held' | 'sold' | 'blocked';
 
+/** Where a seat is, as a ticket and the door name it. */
+export type SeatRef = S['evently_gateway.routes.tickets.TicketSeatOut'];
+
 /** One seat of an event's map (`GET /events/{id}/seats`): x, y in absolute plan coordinates. */
-export interface SeatOut extends SeatRef {
-  id: string;
-  section: string;
-  category: string;
-  ticket_type_id: string;
-  x: number;
-  y: number;
-  radius: number;
-  status: SeatStatus;
-  accessible: boolean;
-  companion: boolean;
-}
+export type SeatOut = Omit<S['evently_gateway.routes.seating.seats.SeatOut'], 'status'> & { status: SeatStatus };
 
-export interface SeatMapOut {
-  plan_id: string;
-  size: { width: number; height: number };
-  focus: { x: number; y: number };
-  categories: { name: string; color?: string | null; ticket_type_id: string }[];
-  seats: SeatOut[];
-  /** What the plan draws around the seats (the stage, a bar, labels). */
-  areas?: AreaOut[];
-}
+export type SeatMapOut = Omit<S['evently_gateway.routes.seating.seats.SeatMapOut'], 'seats'> & { seats: SeatOut[] };
 
-/** A drawn shape of a seat map, anchored at x, y in plan coordinates. */
-export interface AreaOut {
-  shape: 'rectangle' | 'circle' | 'ellipse' | 'polygon' | 'text' | string;
-  x: number;
-  y: number;
-  rotation: number;
-  color?: string | null;
-  border_color?: string | null;
-  width?: number | null;
-  height?: number | null;
-  radius_x?: number | null;
-  radius_y?: number | null;
-  points: { x: number; y: number }[];
-  text?: { x: number; y: number; text: string; size: number; color?: string | null } | null;
-}
+/** A drawn shape of a seat map (the stage, a bar, labels), anchored at x, y in plan coordinates. */
+export type AreaOut = S['evently_gateway.routes.seating.areas.AreaOut'];
 
-/** One change of `GET /events/{id}/seats/live` (events named `seats`: `{changes: [...]}`). */
+/** One change of `GET /events/{id}/seats/live` (events named `seats`: `{changes: [...]}`); an
+ * event-stream payload, so not in the OpenAPI document. */
 export interface SeatChange {
   id: string;
   status: SeatStatus;
 }
 
 /** A venue's seating plan, as listed (`GET /venues/{venue_id}/seating-plans`). */
-export interface SeatingPlanOut {
-  id: string;
-  venue_id: string;
-  name: string;
-  seat_count: number;
-  categories: { name: string; color?: string | null }[];
-  created_at: string;
-}
+export type SeatingPlanOut = S['evently_gateway.routes.seating.plans.SeatingPlanOut'];
 
 /** An event's seating (`PUT /events/{id}/seating`): each category of the plan -> a ticket type id. */
-export interface EventSeatingOut {
-  plan_id: string;
-  categories: Record<string, string>;
-  seat_count: number;
-}
+export type EventSeatingOut = S['evently_gateway.routes.seating.event_seating.SeatingOut'];

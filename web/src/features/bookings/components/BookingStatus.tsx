@@ -1,12 +1,12 @@
 import { Link } from 'react-router';
-import type { SeatedBookingOut } from '@/lib/api/types';
+import type { BookingOut } from '@/lib/api/types';
 import { Alert, Loading } from '@/components/Feedback';
 import { money } from '@/lib/format';
 import { t, statusLabel } from '@/lib/i18n';
 import { PayPanel } from './PayPanel';
 
 /** Where a booking is, and its seats while it holds them (a seated event's booking). */
-export function BookingStatus({ booking }: { booking: SeatedBookingOut }) {
+export function BookingStatus({ booking }: { booking: BookingOut }) {
   const seats = ['pending', 'held', 'confirmed'].includes(booking.status) && booking.seats?.length ? booking.seats : [];
   return (
     <>
@@ -23,7 +23,7 @@ export function BookingStatus({ booking }: { booking: SeatedBookingOut }) {
   );
 }
 
-function Decision({ booking }: { booking: SeatedBookingOut }) {
+function Decision({ booking }: { booking: BookingOut }) {
   switch (booking.status) {
     case 'pending':
       return <Loading label={t.booking.pending} />;

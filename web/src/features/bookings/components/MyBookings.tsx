@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import type { SeatedBookingOut } from '@/lib/api/types';
+import type { BookingOut } from '@/lib/api/types';
 import { Alert, FormError, Loading, StatusBadge } from '@/components/Feedback';
 import { SelectField } from '@/components/Field';
 import { t, statusLabel } from '@/lib/i18n';
@@ -30,7 +30,7 @@ export function MyBookings({ eventName }: { eventName: (id: string) => string | 
       {bookings.isLoading && <Loading />}
       {bookings.data && bookings.data.items.length === 0 && <Alert>{t.booking.none}</Alert>}
       <ul className="list">
-        {bookings.data?.items.map((b: SeatedBookingOut) => (
+        {bookings.data?.items.map((b: BookingOut) => (
           <li key={b.id} className="card booking-row">
             <div className="booking-row-main">
               <h2 className="h3">

@@ -1,12 +1,12 @@
 import { useState } from 'react';
-import type { SeatedTicketOut } from '@/lib/api/types';
+import type { TicketOut } from '@/lib/api/types';
 import { Alert, FormError, Loading, StatusBadge } from '@/components/Feedback';
 import { t, statusLabel } from '@/lib/i18n';
 import { dateTime } from '@/lib/format';
 import { downloadPdf, useTicketsOf } from '../api';
 import { QrCode } from './QrCode';
 
-function TicketCard({ ticket, eventName }: { ticket: SeatedTicketOut; eventName?: string }) {
+function TicketCard({ ticket, eventName }: { ticket: TicketOut; eventName?: string }) {
   const [open, setOpen] = useState(true);
   const [error, setError] = useState<unknown>();
   return (
