@@ -327,6 +327,36 @@ async fn booking_commands_are_limited_per_user() {
 }
 
 #[tokio::test]
+async fn booking_commands_far_below_the_limit_are_counted_too() {
+    // Far below its limit a user's booking is let through before its hit is written (the hits
+    // gather for a few milliseconds); those hits still count: the ninth of a limit of 8 is refused.
+    let app = TestApp::spawn_with(TestOptions {
+        configure: |s| s.security.booking_rate_limit = 8,
+        ..Default::default()
+    })
+    .await;
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 20, 0).await;
+    let user = app.register().await;
+    for n in 1..=8 {
+        assert_eq!(
+            app.book(&user, event, 1, None).await.status(),
+            201,
+            "booking {n} is within the limit"
+        );
+    }
+    let res = app.book(&user, event, 1, None).await;
+    assert_eq!(res.status(), 429, "the ninth booking command is limited");
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.seats(event).await.0,
+        8,
+        "the limited request booked nothing"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn login_takes_as_long_for_an_unknown_email_as_for_a_wrong_password() {
     let app = TestApp::spawn_with(TestOptions {
         consumers: false,
