@@ -299,6 +299,25 @@ async fn the_auth_rate_limit_is_shared_by_two_gateway_instances() {
     app.shutdown().await;
 }
 
+/// Books one seat at a time as one new user on an event of 20 seats: `limit` bookings pass, the
+/// next is a 429 with `Retry-After`. Returns the event.
+async fn book_past_the_limit(app: &TestApp, limit: usize) -> uuid::Uuid {
+    let organizer = app.user_with_role("organizer").await;
+    let event = app.create_event(&organizer, 20, 0).await;
+    let user = app.register().await;
+    for n in 1..=limit {
+        assert_eq!(
+            app.book(&user, event, 1, None).await.status(),
+            201,
+            "booking {n} is within the limit"
+        );
+    }
+    let res = app.book(&user, event, 1, None).await;
+    assert_eq!(res.status(), 429, "the booking past the limit is refused");
+    assert!(res.headers().contains_key("retry-after"));
+    event
+}
+
 #[tokio::test]
 async fn booking_commands_are_limited_per_user() {
     let app = TestApp::spawn_with(TestOptions {
@@ -306,15 +325,7 @@ async fn booking_commands_are_limited_per_user() {
         ..Default::default()
     })
     .await;
-    let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, 10, 0).await;
-    let user = app.register().await;
-    for _ in 0..3 {
-        assert_eq!(app.book(&user, event, 1, None).await.status(), 201);
-    }
-    let res = app.book(&user, event, 1, None).await;
-    assert_eq!(res.status(), 429);
-    assert!(res.headers().contains_key("retry-after"));
+    let event = book_past_the_limit(&app, 3).await;
     // Another user is not affected.
     let other = app.register().await;
     assert_eq!(app.book(&other, event, 1, None).await.status(), 201);
@@ -335,19 +346,7 @@ async fn booking_commands_far_below_the_limit_are_counted_too() {
         ..Default::default()
     })
     .await;
-    let organizer = app.user_with_role("organizer").await;
-    let event = app.create_event(&organizer, 20, 0).await;
-    let user = app.register().await;
-    for n in 1..=8 {
-        assert_eq!(
-            app.book(&user, event, 1, None).await.status(),
-            201,
-            "booking {n} is within the limit"
-        );
-    }
-    let res = app.book(&user, event, 1, None).await;
-    assert_eq!(res.status(), 429, "the ninth booking command is limited");
-    assert!(res.headers().contains_key("retry-after"));
+    let event = book_past_the_limit(&app, 8).await;
     assert_eq!(
         app.seats(event).await.0,
         8,
